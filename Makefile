@@ -1,0 +1,17 @@
+# Thin entry points; the work is done by tools/dev.sh (see README.rst).
+.PHONY: demo test lint bench venv
+
+demo:
+	tools/dev.sh demo
+
+test:
+	tools/dev.sh test
+
+lint:
+	tools/dev.sh lint
+
+bench:
+	tools/dev.sh bench
+
+venv:
+	tools/dev.sh venv

@@ -1,0 +1,38 @@
+{
+    "name": "Clinic SMS",
+    "summary": "Appointment reminders, notices and birthday greetings by SMS for clinics",
+    "version": "19.0.1.0.0",
+    "category": "Productivity/Calendar",
+    "author": "clinic_sms",
+    "website": "https://github.com/clinic-sms/clinic_sms",
+    "license": "LGPL-3",
+    "depends": ["calendar", "contacts", "phone_validation", "sms"],
+    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "data": [
+        "security/clinic_sms_security.xml",
+        "security/ir.model.access.csv",
+        "data/clinic_sms_template_data.xml",
+        "data/clinic_sms_rule_data.xml",
+        "data/clinic_sms_gateway_data.xml",
+        "data/ir_cron_data.xml",
+        "views/clinic_sms_message_views.xml",
+        "views/clinic_sms_template_views.xml",
+        "views/clinic_sms_rule_views.xml",
+        "views/clinic_sms_gateway_views.xml",
+        "views/clinic_sms_credit_views.xml",
+        "views/res_partner_views.xml",
+        "views/calendar_event_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/clinic_sms_menus.xml",
+    ],
+    "demo": [
+        "demo/clinic_sms_demo.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "clinic_sms/static/src/**/*",
+        ],
+    },
+    "application": False,
+    "installable": True,
+}

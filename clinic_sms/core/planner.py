@@ -1,0 +1,96 @@
+"""When a message about an appointment is due and until when it may go.
+
+Glue over :mod:`timing` that states the rules of the design once:
+
+* a reminder follows its rule's timing (elapsed hours, or N calendar days before at a clinic hour),
+  is moved into the sending window, and is never sent once the appointment has started;
+* a notice about an appointment (booking confirmation, moved appointment) is due at once, waits
+  for the sending window, and is pointless once the appointment has started;
+* a cancellation notice is due at once and waits for the window, for 24 hours at most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from . import timing
+
+HOURS_BEFORE = "hours_before"
+DAYS_BEFORE_AT = "days_before_at"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tz: str
+    window_start: float
+    window_end: float
+
+
+@dataclass(frozen=True)
+class RuleTiming:
+    timing: str  # HOURS_BEFORE or DAYS_BEFORE_AT
+    hours_before: float = 0.0
+    days_before: int = 0
+    send_hour: float = 0.0
+
+
+def event_start(start: datetime, allday: bool, start_date: date | None, tz: str) -> datetime:
+    """The moment an appointment starts (aware UTC); all-day ones start at local midnight."""
+    if allday and start_date:
+        return timing.allday_start(start_date, tz)
+    return start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start
+
+
+def reminder_due(
+    rule: RuleTiming, start: datetime, allday: bool, start_date: date | None, tz: str
+) -> datetime:
+    """The moment a reminder rule asks for, before any window or 'now' adjustment."""
+    if rule.timing == DAYS_BEFORE_AT:
+        if allday and start_date:
+            anchor = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
+            return timing.due_days_before_at(anchor, rule.days_before, rule.send_hour, tz, allday=True)
+        return timing.due_days_before_at(
+            event_start(start, False, None, tz), rule.days_before, rule.send_hour, tz
+        )
+    return timing.due_hours_before(event_start(start, allday, start_date, tz), rule.hours_before)
+
+
+def plan_reminder(
+    rule: RuleTiming,
+    now: datetime,
+    start: datetime,
+    allday: bool,
+    start_date: date | None,
+    settings: Settings,
+) -> timing.Plan | None:
+    """Plan one reminder, or None when it could only arrive after the appointment has started."""
+    begin = event_start(start, allday, start_date, settings.tz)
+    due = reminder_due(rule, start, allday, start_date, settings.tz)
+    return timing.plan("reminder", now, begin, due, settings.tz, settings.window_start, settings.window_end)
+
+
+def plan_notice(kind: str, now: datetime, begin: datetime | None, settings: Settings) -> timing.Plan | None:
+    """Plan a notice due now. ``begin`` is the appointment's start (aware), when there is one.
+
+    Confirmations and moved-appointment notices are pointless once the appointment has started:
+    they expire then, and are not planned when the window would only open after it.
+    """
+    plan = timing.plan(kind, now, begin or now, now, settings.tz, settings.window_start, settings.window_end)
+    if plan is None or begin is None or kind not in ("confirmation", "reschedule"):
+        return plan
+    if begin <= now or plan.due_at >= begin:
+        return None
+    return timing.Plan(due_at=plan.due_at, expire_at=min(plan.expire_at, begin))
+
+
+def may_send_now(now: datetime, due_at: datetime, settings: Settings, grace_minutes: int = 15) -> bool:
+    """Whether a due message may go now: inside the window, or only a little late for a due time
+    that was inside it (the dispatcher runs every few minutes, a due time may sit at the window's end).
+    """
+    if timing.in_window(now, settings.tz, settings.window_start, settings.window_end):
+        return True
+    late = (now - due_at).total_seconds()
+    return 0 <= late <= grace_minutes * 60 and timing.in_window(
+        due_at, settings.tz, settings.window_start, settings.window_end
+    )

@@ -1,0 +1,11 @@
+from . import (
+    calendar_event,
+    clinic_sms_credit,
+    clinic_sms_gateway,
+    clinic_sms_message,
+    clinic_sms_rule,
+    clinic_sms_template,
+    res_company,
+    res_config_settings,
+    res_partner,
+)

@@ -1,0 +1,51 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class ClinicSmsCredit(models.Model):
+    _name = "clinic.sms.credit"
+    _description = "Clinic SMS credit ledger line"
+    _order = "date desc, id desc"
+
+    company_id = fields.Many2one(
+        "res.company",
+        "Company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        readonly=True,
+    )
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True, readonly=True)
+    kind = fields.Selection(
+        [
+            ("allowance", "Monthly allowance"),
+            ("lapse", "Unused allowance lapsed"),
+            ("purchase", "Pack purchased"),
+            ("consumption", "SMS sent"),
+            ("refund", "Refund"),
+            ("adjustment", "Adjustment"),
+        ],
+        required=True,
+        default="adjustment",
+        readonly=True,
+    )
+    amount = fields.Float(
+        required=True, digits=(16, 2), readonly=True, help="Credits granted (+) or used (-)."
+    )
+    message_id = fields.Many2one("clinic.sms.message", "Message", index="btree_not_null", ondelete="set null")
+    note = fields.Char()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("kind", "adjustment") == "adjustment" and not vals.get("note"):
+                raise UserError(self.env._("A manual adjustment of credits needs a reason."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if set(vals) - {"note", "message_id"}:
+            raise UserError(self.env._("The credit ledger cannot be changed; add an adjustment instead."))
+        return super().write(vals)
+
+    def unlink(self):
+        raise UserError(self.env._("The credit ledger cannot be changed; add an adjustment instead."))

@@ -1,0 +1,79 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..core import placeholders, segments
+from ..core.exceptions import TemplateError
+
+TEMPLATE_KINDS = [
+    ("reminder", "Reminder"),
+    ("confirmation", "Booking confirmation"),
+    ("reschedule", "Moved appointment"),
+    ("cancellation", "Cancelled appointment"),
+    ("birthday", "Birthday greeting"),
+    ("manual", "Message to patients"),
+    ("notice", "Notice"),
+]
+
+
+class ClinicSmsTemplate(models.Model):
+    _name = "clinic.sms.template"
+    _description = "Clinic SMS template"
+    _order = "kind, name, id"
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(help="Technical key, unique per company.", copy=False)
+    kind = fields.Selection(TEMPLATE_KINDS, required=True, default="reminder")
+    body = fields.Text(required=True, translate=True)
+    company_id = fields.Many2one("res.company", "Company", index=True)
+    active = fields.Boolean(default=True)
+    placeholder_help = fields.Html(
+        "Placeholders", compute="_compute_placeholder_help", sanitize=False, readonly=True
+    )
+    body_encoding = fields.Char("Encoding", compute="_compute_body_parts")
+    body_parts = fields.Integer("SMS parts", compute="_compute_body_parts")
+    body_units = fields.Integer("Characters", compute="_compute_body_parts")
+
+    _code_company_uniq = models.UniqueIndex(
+        "(code, COALESCE(company_id, 0)) WHERE code IS NOT NULL",
+        "A template with this code already exists for this company.",
+    )
+
+    def _compute_placeholder_help(self):
+        rows = "".join(
+            f"<tr><td><code>{{{name}}}</code></td><td>{self.env._(label)}</td></tr>"
+            for name, label in placeholders.CATALOGUE.items()
+        )
+        html = f'<table class="table table-sm o_clinic_sms_placeholders">{rows}</table>'
+        for template in self:
+            template.placeholder_help = html
+
+    @api.depends("body")
+    def _compute_body_parts(self):
+        for template in self:
+            parts = segments.count_parts(template.body or "")
+            template.body_encoding = "GSM-7" if parts.encoding == "gsm7" else "Unicode (UCS-2)"
+            template.body_parts = parts.parts
+            template.body_units = parts.units
+
+    @api.constrains("body")
+    def _check_body(self):
+        for template in self:
+            try:
+                placeholders.validate(template.body or "")
+            except TemplateError as error:
+                raise ValidationError(
+                    self.env._(
+                        "The text of template %(name)s cannot be used: %(error)s",
+                        name=template.display_name,
+                        error=error.message,
+                    )
+                ) from error
+
+    @api.model
+    def _clinic_sms_find(self, kind, company):
+        """The template used for ``kind`` in ``company`` when a rule names none."""
+        return self.search(
+            [("kind", "=", kind), ("company_id", "in", [company.id, False])],
+            order="company_id, id",
+            limit=1,
+        )

@@ -1,0 +1,7 @@
+from . import (
+    test_birthday,
+    test_dispatch,
+    test_planning,
+    test_security,
+    test_template,
+)

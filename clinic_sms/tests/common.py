@@ -1,0 +1,131 @@
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
+from odoo.tests import TransactionCase, new_test_user
+
+#: A Monday; Copenhagen is UTC+1 then.
+NOW = datetime(2027, 1, 11, 10, 0)
+
+
+class ClinicSmsCase(TransactionCase):
+    """A clinic in Copenhagen (window 08:00–20:00), one practitioner, a few patients, the default rules."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(
+            context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, no_reset_password=True)
+        )
+        cls.company = cls.env.company
+        cls.company.write(
+            {
+                "country_id": cls.env.ref("base.dk").id,
+                "clinic_sms_enabled": True,
+                "clinic_sms_tz": "Europe/Copenhagen",
+                "clinic_sms_window_start": 8.0,
+                "clinic_sms_window_end": 20.0,
+                "clinic_sms_birthday_enabled": True,
+                "clinic_sms_credit_check": False,
+                "clinic_sms_credits_per_part": 1.0,
+                "clinic_sms_gateway_id": cls.env.ref("clinic_sms.gateway_test").id,
+            }
+        )
+        cls.gateway = cls.env.ref("clinic_sms.gateway_test")
+        cls.rule_reminder = cls.env.ref("clinic_sms.rule_reminder_24h")
+        cls.rule_confirmation = cls.env.ref("clinic_sms.rule_confirmation")
+        cls.rule_reschedule = cls.env.ref("clinic_sms.rule_reschedule")
+        cls.rule_cancellation = cls.env.ref("clinic_sms.rule_cancellation")
+        cls.rule_birthday = cls.env.ref("clinic_sms.rule_birthday")
+        cls.practitioner = new_test_user(
+            cls.env,
+            login="clinic_sms_doctor",
+            name="Dr. Mette Hansen",
+            groups="base.group_user,clinic_sms.group_clinic_sms_user",
+            tz="Europe/Copenhagen",
+        )
+        dk = cls.env.ref("base.dk").id
+        Partner = cls.env["res.partner"]
+        cls.patient = Partner.create({"name": "Anna Jensen", "phone": "+45 20 12 34 56", "country_id": dk})
+        cls.patient2 = Partner.create(
+            {"name": "Bo Nielsen", "sms_number": "+45 31 22 33 44", "country_id": dk}
+        )
+        cls.type_treatment = cls.env["calendar.event.type"].create({"name": "Treatment"})
+        cls.type_checkup = cls.env["calendar.event.type"].create({"name": "Check-up"})
+
+    def setUp(self):
+        super().setUp()
+        freezer = freeze_time(NOW)
+        self.clock = freezer.start()
+        self.addCleanup(freezer.stop)
+        self.sent = []  # what the gateway was handed, in order
+        original = ClinicSmsGateway._clinic_sms_send
+        sent = self.sent
+
+        def recording_send(gateway, outgoing):
+            sent.extend(outgoing)
+            return original(gateway, outgoing)
+
+        self.patch(ClinicSmsGateway, "_clinic_sms_send", recording_send)
+
+    # ------------------------------------------------------------------ helpers
+
+    def move_to(self, moment):
+        self.clock.move_to(moment)
+
+    def make_event(self, start, patients=None, hours=1, **values):
+        patients = self.patient if patients is None else patients
+        return self.env["calendar.event"].create(
+            {
+                "name": "Appointment",
+                "start": start,
+                "stop": start + timedelta(hours=hours),
+                "user_id": self.practitioner.id,
+                "partner_ids": [(6, 0, [self.practitioner.partner_id.id, *patients.ids])],
+                **values,
+            }
+        )
+
+    def messages(self, event=None, kind=None, states=None, partner=None):
+        domain = []
+        if event is not None:
+            domain.append(("event_id", "=", event.id))
+        if kind:
+            domain.append(("kind", "=", kind))
+        if states:
+            domain.append(("state", "in", list(states)))
+        if partner is not None:
+            domain.append(("partner_id", "=", partner.id))
+        return self.env["clinic.sms.message"].search(domain, order="id")
+
+    def dispatch(self, at=None):
+        if at is not None:
+            self.move_to(at)
+        return self.env["clinic.sms.message"]._cron_dispatch()
+
+    def sent_to(self, partner):
+        return [o for o in self.sent if o.number == partner.sms_number_e164]
+
+
+class FlakyClient(gw.TestClient):
+    """Fails temporarily for the first ``failures`` calls, then behaves like the test gateway."""
+
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+
+    def send(self, messages):
+        if self.failures > 0:
+            self.failures -= 1
+            return [gw.Result(m.ref, gw.TEMPORARY, reason="gateway_error", error="busy") for m in messages]
+        return super().send(messages)
+
+
+@contextmanager
+def flaky_gateway(case, failures):
+    client = FlakyClient(failures)
+    case.patch(ClinicSmsGateway, "_clinic_sms_client", lambda self: client)
+    yield client

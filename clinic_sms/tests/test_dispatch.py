@@ -1,0 +1,281 @@
+import threading
+from datetime import datetime, timedelta
+
+from odoo import api
+from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
+from odoo.tests import tagged
+
+from .common import NOW, ClinicSmsCase, flaky_gateway
+
+
+@tagged("post_install", "-at_install")
+class TestDispatch(ClinicSmsCase):
+    def _reminder(self, partner=None, start=None):
+        start = start or NOW + timedelta(days=2)
+        event = self.make_event(start, patients=partner or self.patient)
+        return event, self.messages(event, "reminder")
+
+    def test_due_reminder_is_sent_once_with_its_cost(self):
+        _event, reminder = self._reminder()
+        self.dispatch(reminder.due_at - timedelta(minutes=1))
+        self.assertEqual(reminder.state, "scheduled")
+        self.dispatch(reminder.due_at)
+        self.assertEqual(reminder.state, "delivered")
+        self.assertEqual(reminder.number, "+4520123456")
+        self.assertEqual(reminder.gateway_id, self.gateway)
+        self.assertEqual(reminder.attempts, 1)
+        self.assertTrue(reminder.provider_ref)
+        self.assertEqual(reminder.encoding, "gsm7")
+        self.assertGreaterEqual(reminder.segments, 1)
+        self.assertEqual(reminder.credits, reminder.segments)
+        self.assertIn("Anna", reminder.body)
+        self.assertIn("Dr. Mette Hansen", reminder.body)
+        self.assertIn("Wednesday 13 January 2027", reminder.body)
+        self.assertIn("11:00", reminder.body, "clinic time, not UTC (10:00)")
+        ledger = self.env["clinic.sms.credit"].search([("message_id", "=", reminder.id)])
+        self.assertEqual(ledger.amount, -reminder.segments)
+        self.assertEqual(ledger.kind, "consumption")
+        self.dispatch(reminder.due_at + timedelta(hours=1))
+        self.assertEqual(len([o for o in self.sent if o.ref == str(reminder.id)]), 1, "never twice")
+
+    def test_skipped_reasons(self):
+        cases = {
+            "opted_out": {"sms_opt_out": True},
+            "deceased": {"deceased": True},
+            "no_number": {"phone": False, "sms_number": False},
+            "invalid_number": {"sms_number": "+45 2O 12 34 56"},
+        }
+        for reason, values in cases.items():
+            with self.subTest(reason=reason):
+                partner = self.env["res.partner"].create(
+                    {
+                        "name": f"Patient {reason}",
+                        "phone": "+45 20 44 55 66",
+                        "country_id": self.env.ref("base.dk").id,
+                    }
+                )
+                _event, reminder = self._reminder(partner)
+                partner.write(values)  # read at dispatch, not at planning
+                self.dispatch(reminder.due_at)
+                self.assertEqual((reminder.state, reminder.reason), ("skipped", reason))
+                self.assertFalse(self.sent_to(partner))
+
+    def test_blacklisted_number_is_skipped(self):
+        _event, reminder = self._reminder()
+        self.env["phone.blacklist"].sudo().add(self.patient.sms_number_e164)
+        self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.reason), ("skipped", "opted_out"))
+
+    def test_number_changed_after_planning_is_used(self):
+        _event, reminder = self._reminder()
+        self.patient.sms_number = "+45 61 23 45 67"
+        self.dispatch(reminder.due_at)
+        self.assertEqual(reminder.number, "+4561234567")
+
+    def test_template_text_changed_after_planning_is_used(self):
+        _event, reminder = self._reminder()
+        self.rule_reminder.template_id.body = "See you {appointment_date}, {patient_first_name}!"
+        self.dispatch(reminder.due_at)
+        self.assertEqual(reminder.body, "See you 13 January 2027, Anna!")
+
+    def test_temporary_failure_is_retried_then_sent(self):
+        _event, reminder = self._reminder()
+        with flaky_gateway(self, failures=2):
+            self.dispatch(reminder.due_at)
+            self.assertEqual(
+                (reminder.state, reminder.reason, reminder.attempts), ("queued", "gateway_error", 1)
+            )
+            retry_at = reminder.due_at
+            self.assertGreater(retry_at, datetime.now())
+            self.dispatch(retry_at - timedelta(seconds=1))
+            self.assertEqual(reminder.attempts, 1, "no retry before its back-off")
+            self.dispatch(retry_at)
+            self.assertEqual((reminder.state, reminder.attempts), ("queued", 2))
+            self.assertGreater(
+                reminder.due_at - retry_at, retry_at - (reminder.expire_at - timedelta(hours=24))
+            )
+            self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.attempts), ("delivered", 3))
+        self.assertFalse(reminder.reason)
+
+    def test_temporary_failures_until_expiry_expire(self):
+        partner = self.env["res.partner"].create({"name": "Flaky", "phone": "+45 20 11 99 99"})
+        event, reminder = self._reminder(partner, start=NOW + timedelta(hours=3))
+        moment = NOW
+        while moment <= event.start + timedelta(minutes=30):
+            self.dispatch(moment)
+            moment += timedelta(minutes=7)
+        self.assertEqual(reminder.state, "expired")
+        self.assertGreater(reminder.attempts, 3)
+
+    def test_permanent_failure_fails_with_reason(self):
+        partner = self.env["res.partner"].create({"name": "Refused", "phone": "+45 20 11 00 00"})
+        _event, reminder = self._reminder(partner)
+        self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.reason), ("failed", "rejected"))
+        self.assertIn("0000", reminder.error)
+        self.assertFalse(self.env["clinic.sms.credit"].search([("message_id", "=", reminder.id)]))
+
+    def test_reminder_expires_when_appointment_started(self):
+        event, reminder = self._reminder()
+        self.dispatch(event.start + timedelta(minutes=1))  # the dispatcher was down until after the start
+        self.assertEqual(reminder.state, "expired")
+        self.assertFalse([o for o in self.sent if o.ref == str(reminder.id)])
+
+    def test_other_messages_expire_after_24_hours(self):
+        event = self.make_event(NOW + timedelta(days=5))
+        confirmation = self.messages(event, "confirmation")
+        self.assertEqual(confirmation.expire_at, NOW + timedelta(hours=24))
+        self.gateway.active = False
+        self.company.clinic_sms_gateway_id = False
+        self.dispatch()
+        self.assertEqual((confirmation.state, confirmation.reason), ("queued", "no_gateway"))
+        self.dispatch(NOW + timedelta(hours=24))
+        self.assertEqual(confirmation.state, "expired")
+
+    def test_no_sms_outside_the_window(self):
+        # A confirmation booked at 22:00 local waits for 08:00, and goes then.
+        self.move_to(datetime(2027, 1, 11, 21, 0))
+        event = self.make_event(NOW + timedelta(days=3))
+        confirmation = self.messages(event, "confirmation")
+        self.dispatch(datetime(2027, 1, 12, 2, 0))  # 03:00 local
+        self.assertNotEqual(confirmation.state, "delivered")
+        self.assertFalse(self.sent)
+        self.dispatch(datetime(2027, 1, 12, 7, 0))  # 08:00 local
+        self.assertEqual(confirmation.state, "delivered")
+
+    def test_overdue_reminder_after_downtime_waits_for_window(self):
+        _event, reminder = self._reminder(start=datetime(2027, 1, 13, 12, 0))  # Wed 13:00 local
+        # due Tue 13:00 local; the dispatcher is down until Wednesday 03:00 local
+        self.dispatch(datetime(2027, 1, 13, 2, 0))
+        self.assertEqual((reminder.state, reminder.reason), ("queued", "outside_window"))
+        self.assertFalse(self.sent)
+        self.dispatch(datetime(2027, 1, 13, 7, 0))
+        self.assertEqual(reminder.state, "delivered")
+
+    def test_credit_check_holds_messages_without_credit(self):
+        self.company.clinic_sms_credit_check = True
+        _event, reminder = self._reminder()
+        self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.reason), ("queued", "no_credit"))
+        self.env["clinic.sms.credit"].create(
+            {"company_id": self.company.id, "kind": "purchase", "amount": 10, "note": "pack"}
+        )
+        self.dispatch(reminder.due_at + timedelta(minutes=10))
+        self.assertEqual(reminder.state, "delivered")
+        self.company.invalidate_recordset(["clinic_sms_credit_balance"])
+        self.assertEqual(self.company.clinic_sms_credit_balance, 10 - reminder.credits)
+
+    def test_polish_text_costs_unicode_parts(self):
+        self.patient.lang = False
+        self.rule_reminder.template_id.body = (
+            "Przypominamy o wizycie {appointment_date} o {appointment_time}. Dziękujemy!"
+        )
+        _event, reminder = self._reminder()
+        self.dispatch(reminder.due_at)
+        self.assertEqual(reminder.encoding, "ucs2")
+        self.assertEqual(reminder.segments, 2 if len(reminder.body) > 70 else 1)
+
+    def test_nothing_due_costs_few_queries(self):
+        self._reminder()
+        self.dispatch()  # sends the booking confirmation; the reminder is due tomorrow
+        self.assertEqual(len(self.sent), 1)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(5):
+            self.env["clinic.sms.message"]._cron_dispatch()
+
+    def test_queries_per_batch_do_not_grow_with_batch_size(self):
+        counts = []
+        for size in (3, 12):
+            partners = self.env["res.partner"].create(
+                [{"name": f"P{size}-{i}", "phone": f"+45 40 1{size % 10} {i:02d} 11"} for i in range(size)]
+            )
+            start = NOW + timedelta(days=size)
+            self.move_to(NOW)
+            self.make_event(start, patients=partners)
+            self.dispatch()  # the booking confirmations
+            self.move_to(start - timedelta(hours=24))
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            self.env["clinic.sms.message"]._cron_dispatch()
+            self.env.flush_all()
+            counts.append(self.cr.sql_log_count - before)
+        self.assertEqual(len(self.sent), 3 + 12 + 3 + 12, "confirmations and reminders")
+        self.assertEqual(counts[0], counts[1], f"queries for 3 and 12 messages: {counts}")
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentDispatch(ClinicSmsCase):
+    """Two dispatchers on two connections at once never send one message twice."""
+
+    def test_two_dispatchers_never_send_twice(self):
+        registry = self.registry
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {"tracking_disable": True})
+            partners = env["res.partner"].create(
+                [
+                    {"name": f"Concurrent {i}", "phone": f"+45 30 1{i // 10} {i % 10:02d} 33"}
+                    for i in range(60)
+                ]
+            )
+            messages = env["clinic.sms.message"].create(
+                [
+                    {
+                        "kind": "manual",
+                        "partner_id": p.id,
+                        "body": "Concurrent test",
+                        "state": "queued",
+                        "due_at": NOW - timedelta(minutes=1),
+                        "expire_at": NOW + timedelta(hours=24),
+                        "company_id": env.company.id,
+                    }
+                    for p in partners
+                ]
+            )
+            ids, partner_ids = messages.ids, partners.ids
+
+        def cleanup():
+            with registry.cursor() as cr:
+                cr.execute("DELETE FROM clinic_sms_credit WHERE message_id = ANY(%s)", [ids])
+                cr.execute("DELETE FROM clinic_sms_message WHERE id = ANY(%s)", [ids])
+                cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partner_ids])
+
+        self.addCleanup(cleanup)
+        handed = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(2, timeout=30)
+        original = ClinicSmsGateway._clinic_sms_send
+
+        def slow_send(gateway, outgoing):
+            with lock:
+                handed.extend(o.ref for o in outgoing)
+            return original(gateway, outgoing)
+
+        self.patch(ClinicSmsGateway, "_clinic_sms_send", slow_send)
+        errors = []
+
+        def run():
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    barrier.wait()
+                    env["clinic.sms.message"].with_context(clinic_sms_autocommit=True)._cron_dispatch(
+                        batch_size=7
+                    )
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertFalse(errors)
+        self.assertEqual(sorted(handed), sorted(str(i) for i in ids), "each message handed over exactly once")
+        with registry.cursor() as cr:
+            cr.execute(
+                "SELECT state, count(*) FROM clinic_sms_message WHERE id = ANY(%s) GROUP BY state", [ids]
+            )
+            self.assertEqual(dict(cr.fetchall()), {"delivered": 60})

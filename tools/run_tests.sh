@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test suite: the pure tests of clinic_sms/core (plain pytest, no Odoo), then the Odoo
+# tests of clinic_sms/tests (pytest-odoo) on a database created for this run and dropped after it.
+# Called by `make test` through tools/dev.sh, which provides VENV, ODOO_SRC and a running PostgreSQL.
+# Extra arguments go to both pytest runs (e.g. -k dispatch, -x).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+: "${VENV:?}" "${ODOO_SRC:?}"
+py="$VENV/bin/python"
+db="clinic_test_$$_$(date +%s)"
+addons="$here"
+[ -d "$ODOO_SRC/addons" ] && addons="$addons,$ODOO_SRC/addons"
+addons="$addons,$ODOO_SRC/odoo/addons"
+conf=$(mktemp)
+log=$(mktemp)
+cleanup() {
+  dropdb --if-exists "$db" >/dev/null 2>&1 || true
+  rm -rf "$conf" "$log" "$HOME/.local/share/Odoo/filestore/$db"
+}
+trap cleanup EXIT
+cat > "$conf" <<CONF
+[options]
+addons_path = $addons
+db_name = $db
+http_interface = 127.0.0.1
+without_demo = True
+CONF
+
+cd "$here"
+echo "== pure tests (tests/)"
+"$py" -m pytest -p no:odoo -p no:cacheprovider tests "$@"
+pure=$?
+
+echo "== Odoo tests (clinic_sms/tests) on a new database $db"
+if ! "$py" "$ODOO_SRC/odoo-bin" -c "$conf" -d "$db" -i clinic_sms --stop-after-init \
+    --log-level=warn >"$log" 2>&1; then
+  cat "$log"
+  echo "clinic_sms: installing the add-on into $db failed" >&2
+  exit 1
+fi
+if grep -E "ERROR|CRITICAL" "$log"; then
+  echo "clinic_sms: installing the add-on into $db logged errors" >&2
+  exit 1
+fi
+PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -p no:cacheprovider \
+  --odoo-config="$conf" --odoo-database="$db" --odoo-http --odoo-log-level=warn \
+  clinic_sms/tests "$@"
+odoo_rc=$?
+
+echo "== summary: pure tests exit $pure, Odoo tests exit $odoo_rc"
+[ "$pure" -eq 0 ] && [ "$odoo_rc" -eq 0 ]
