@@ -33,6 +33,4 @@
             "clinic_sms/static/src/**/*",
         ],
     },
-    "application": False,
-    "installable": True,
 }

@@ -124,8 +124,7 @@ PY
     cd "$here"
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    "$VENV/bin/pylint" --load-plugins=pylint_odoo --disable=all \
-      --enable=odoolint --rcfile=/dev/null --valid-odoo-versions=19.0 clinic_sms
+    "$VENV/bin/pylint" --rcfile="$here/.pylintrc" clinic_sms
     ;;
   bench)
     need_venv; need_pg

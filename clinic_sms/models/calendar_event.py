@@ -127,6 +127,10 @@ class CalendarEvent(models.Model):
             ["event_id", "partner_id", "rule_id", "event_start", "state", "kind", "due_at"],
         )
         by_key = {(m.event_id.id, m.partner_id.id, m.rule_id.id, m.event_start): m for m in existing}
+        notices_by_event = defaultdict(list)
+        for message in existing:
+            if message.kind != "reminder":
+                notices_by_event[message.event_id.id].append(message)
         keep = set()
         withdraw = defaultdict(lambda: Message.browse())  # (state, reason) -> messages
         retimed = []
@@ -138,7 +142,7 @@ class CalendarEvent(models.Model):
                 continue  # its unsent messages are withdrawn below, with the reason
             settings = Message._planner_settings(company)
             rules = Message._applicable_rules(rules_by_company, "reminder", company, event)
-            for message in existing.filtered(lambda m, ev=event: m.event_id == ev and m.kind != "reminder"):
+            for message in notices_by_event[event.id]:
                 if message.event_start == event.start and message.partner_id in patients:
                     keep.add(message.id)
             for rule in rules:

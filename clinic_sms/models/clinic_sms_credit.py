@@ -9,7 +9,6 @@ class ClinicSmsCredit(models.Model):
 
     company_id = fields.Many2one(
         "res.company",
-        "Company",
         required=True,
         index=True,
         default=lambda self: self.env.company,
@@ -32,7 +31,7 @@ class ClinicSmsCredit(models.Model):
     amount = fields.Float(
         required=True, digits=(16, 2), readonly=True, help="Credits granted (+) or used (-)."
     )
-    message_id = fields.Many2one("clinic.sms.message", "Message", index="btree_not_null", ondelete="set null")
+    message_id = fields.Many2one("clinic.sms.message", index="btree_not_null", ondelete="set null")
     note = fields.Char()
 
     @api.model_create_multi
@@ -47,5 +46,6 @@ class ClinicSmsCredit(models.Model):
             raise UserError(self.env._("The credit ledger cannot be changed; add an adjustment instead."))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         raise UserError(self.env._("The credit ledger cannot be changed; add an adjustment instead."))

@@ -24,7 +24,7 @@ class ClinicSmsGateway(models.Model):
         "numbers ending in 9999, and reports delivery at once.",
     )
     sender = fields.Char(help="Sender name (up to 11 letters or digits) or number shown to patients.")
-    company_id = fields.Many2one("res.company", "Company", index=True)
+    company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
     sequence = fields.Integer(default=10)
     prefixes = fields.Char(

@@ -86,8 +86,8 @@ class ClinicSmsMessage(models.Model):
     _rec_name = "display_name"
 
     kind = fields.Selection(MESSAGE_KINDS, required=True, index=True, readonly=True)
-    rule_id = fields.Many2one("clinic.sms.rule", "Rule", index="btree_not_null", readonly=True)
-    template_id = fields.Many2one("clinic.sms.template", "Template", readonly=True)
+    rule_id = fields.Many2one("clinic.sms.rule", index="btree_not_null", readonly=True)
+    template_id = fields.Many2one("clinic.sms.template", readonly=True)
     event_id = fields.Many2one(
         "calendar.event", "Appointment", index="btree_not_null", ondelete="set null", readonly=True
     )
@@ -96,26 +96,26 @@ class ClinicSmsMessage(models.Model):
     )
     user_id = fields.Many2one("res.users", "Practitioner", index="btree_not_null", readonly=True)
     partner_id = fields.Many2one("res.partner", "Patient", required=True, index=True, ondelete="cascade")
-    number = fields.Char("Number", readonly=True, help="Filled when the message is dispatched.")
+    number = fields.Char(readonly=True, help="Filled when the message is dispatched.")
     body = fields.Text(
         "Text", help="Filled in when the message is dispatched, from the template's current text."
     )
     state = fields.Selection(STATES, required=True, default="queued", index=True, readonly=True)
     reason = fields.Selection(REASONS, readonly=True)
-    error = fields.Char("Error", readonly=True)
+    error = fields.Char(readonly=True)
     due_at = fields.Datetime("Due", required=True, default=fields.Datetime.now, readonly=True)
     expire_at = fields.Datetime("Expires", readonly=True)
     sent_at = fields.Datetime("Sent", readonly=True)
     delivered_at = fields.Datetime("Delivered", readonly=True)
-    gateway_id = fields.Many2one("clinic.sms.gateway", "Gateway", readonly=True, ondelete="set null")
+    gateway_id = fields.Many2one("clinic.sms.gateway", readonly=True, ondelete="set null")
     provider_ref = fields.Char("Provider reference", readonly=True, index="btree_not_null")
     encoding = fields.Selection([("gsm7", "GSM-7"), ("ucs2", "Unicode (UCS-2)")], readonly=True)
     segments = fields.Integer("Parts", readonly=True)
-    credits = fields.Float("Credits", readonly=True, digits=(16, 2))
-    attempts = fields.Integer("Attempts", readonly=True)
+    credits = fields.Float(readonly=True, digits=(16, 2))
+    attempts = fields.Integer(readonly=True)
     birthday_year = fields.Integer("Birthday year", readonly=True)
     company_id = fields.Many2one(
-        "res.company", "Company", required=True, index=True, default=lambda self: self.env.company
+        "res.company", required=True, index=True, default=lambda self: self.env.company
     )
 
     _event_rule_once = models.UniqueIndex(
@@ -379,7 +379,12 @@ class ClinicSmsMessage(models.Model):
             return {"state": "skipped", "reason": "opted_out"}
         if partner.sms_number_state != "valid":
             reason = "no_number" if partner.sms_number_state == "missing" else "invalid_number"
-            return {"state": "skipped", "reason": reason, "error": partner.sms_number_problem or False}
+            problem = dict(partner._fields["sms_number_problem"]._description_selection(self.env))
+            return {
+                "state": "skipped",
+                "reason": reason,
+                "error": problem.get(partner.sms_number_problem, False),
+            }
         if not planner.may_send_now(to_aware(now), to_aware(message.due_at), settings):
             opens = planner.timing.next_window_open(
                 to_aware(now), settings.tz, settings.window_start, settings.window_end

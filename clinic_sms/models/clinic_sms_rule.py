@@ -29,7 +29,6 @@ class ClinicSmsRule(models.Model):
     kind = fields.Selection(RULE_KINDS, required=True, default="reminder", index=True)
     template_id = fields.Many2one(
         "clinic.sms.template",
-        "Template",
         required=True,
         domain="[('kind', '=', kind), ('company_id', 'in', [company_id, False])]",
     )
@@ -49,7 +48,7 @@ class ClinicSmsRule(models.Model):
         string="Appointment types",
         help="Only appointments of these types. Empty: all appointments.",
     )
-    company_id = fields.Many2one("res.company", "Company", index=True)
+    company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
     sequence = fields.Integer(default=10)
     description = fields.Char("When", compute="_compute_description")

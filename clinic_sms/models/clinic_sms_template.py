@@ -24,7 +24,7 @@ class ClinicSmsTemplate(models.Model):
     code = fields.Char(help="Technical key, unique per company.", copy=False)
     kind = fields.Selection(TEMPLATE_KINDS, required=True, default="reminder")
     body = fields.Text(required=True, translate=True)
-    company_id = fields.Many2one("res.company", "Company", index=True)
+    company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
     placeholder_help = fields.Html(
         "Placeholders", compute="_compute_placeholder_help", sanitize=False, readonly=True

@@ -13,8 +13,8 @@ class ResPartner(models.Model):
     sms_opt_out = fields.Boolean(
         "No SMS", tracking=True, help="The patient does not want to receive SMS from the clinic."
     )
-    birthday = fields.Date("Birthday")
-    deceased = fields.Boolean("Deceased", tracking=True)
+    birthday = fields.Date()
+    deceased = fields.Boolean(tracking=True)
     sms_number_e164 = fields.Char(
         "SMS number (E.164)",
         compute="_compute_sms_number_e164",
@@ -28,7 +28,24 @@ class ResPartner(models.Model):
         compute="_compute_sms_number_e164",
         store=True,
     )
-    sms_number_problem = fields.Char("SMS number problem", compute="_compute_sms_number_e164", store=True)
+    sms_number_problem = fields.Selection(
+        [
+            ("missing", "There is no phone number."),
+            ("letters", "The number contains letters (an O typed for a 0?)."),
+            ("no_region", "The number has no country code (such as +45) and the patient has no country."),
+            ("too_short", "The number has too few digits."),
+            ("too_long", "The number has too many digits."),
+            ("invalid", "This is not a valid phone number."),
+            ("fixed_line", "This is a landline number; it cannot receive SMS."),
+            (
+                "not_mobile",
+                "This is a service number (toll-free, premium-rate or similar); it cannot receive SMS.",
+            ),
+        ],
+        "SMS number problem",
+        compute="_compute_sms_number_e164",
+        store=True,
+    )
     clinic_sms_message_ids = fields.One2many("clinic.sms.message", "partner_id", "SMS messages")
     clinic_sms_message_count = fields.Integer("SMS", compute="_compute_clinic_sms_message_count")
 
@@ -40,7 +57,7 @@ class ResPartner(models.Model):
             result = phone.check(partner.sms_number or partner.phone, region)
             partner.sms_number_e164 = result.e164 or False
             partner.sms_number_state = result.state
-            partner.sms_number_problem = result.message or False
+            partner.sms_number_problem = result.reason or False
 
     def _compute_clinic_sms_message_count(self):
         counts = dict(
