@@ -79,7 +79,8 @@ class ClinicSmsRule(models.Model):
             if rule.template_id.kind != rule.kind:
                 raise ValidationError(
                     self.env._(
-                        "Rule %(rule)s sends %(kind)s messages, but template %(template)s is for another kind.",
+                        "Rule %(rule)s sends %(kind)s messages, "
+                        "but template %(template)s is for another kind.",
                         rule=rule.name,
                         kind=dict(self._fields["kind"]._description_selection(self.env))[rule.kind],
                         template=rule.template_id.name,
