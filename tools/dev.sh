@@ -101,12 +101,17 @@ case "$cmd" in
   venv) need_venv ;;
   demo)
     need_venv; need_pg
-    echo "clinic_sms: installing/updating clinic_sms with demo data in database $DEMO_DB"
-    if psql -d "$DEMO_DB" -tAc "select 1 from ir_module_module where name='clinic_sms' and state='installed'" 2>/dev/null | grep -q 1; then
-      odoo -d "$DEMO_DB" -u clinic_sms --stop-after-init --without-demo=False
+    state=$(psql -d "$DEMO_DB" -tAc "select state from ir_module_module where name='clinic_sms'" 2>/dev/null || true)
+    if [ "$state" = "installed" ]; then
+      echo "clinic_sms: updating clinic_sms in database $DEMO_DB"
+      odoo -d "$DEMO_DB" -u clinic_sms --stop-after-init --log-level=warn
     else
-      odoo -d "$DEMO_DB" -i clinic_sms --with-demo --stop-after-init
-      odoo shell -d "$DEMO_DB" --no-http <<'PY' >/dev/null
+      echo "clinic_sms: creating database $DEMO_DB with clinic_sms and its demo data (about a minute)"
+      dropdb --if-exists "$DEMO_DB"
+      odoo -d "$DEMO_DB" -i clinic_sms --with-demo --load-language=da_DK,de_DE,pl_PL \
+        --stop-after-init --log-level=warn
+      "$VENV/bin/python" "$ODOO_SRC/odoo-bin" shell --addons-path="$(addons_path)" -d "$DEMO_DB" \
+        --no-http --log-level=warn >/dev/null <<'PY'
 env.ref("base.user_admin").write({"password": "admin"})
 env.cr.commit()
 PY

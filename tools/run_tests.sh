@@ -39,7 +39,7 @@ if ! "$py" "$ODOO_SRC/odoo-bin" -c "$conf" -d "$db" -i clinic_sms --stop-after-i
   echo "clinic_sms: installing the add-on into $db failed" >&2
   exit 1
 fi
-if grep -E "ERROR|CRITICAL" "$log"; then
+if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log"; then
   echo "clinic_sms: installing the add-on into $db logged errors" >&2
   exit 1
 fi
