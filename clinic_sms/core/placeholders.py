@@ -14,6 +14,7 @@ Dates are written in the patient's language, from tables in this module (no Babe
 Danish, German, Polish and English; any other language falls back to English.
 """
 
+import functools
 import re
 from datetime import date, datetime, time
 
@@ -45,8 +46,9 @@ def _excerpt(body: str, pos: int) -> str:
     return piece + ("…" if len(body) > pos + 20 else "")
 
 
-def _tokens(body: str) -> list[tuple[str, str, str]]:
-    """Split ``body`` into (kind, text, detail) tokens.
+@functools.lru_cache(maxsize=256)
+def _tokens(body: str) -> tuple[tuple[str, str, str], ...]:
+    """Split ``body`` into (kind, text, detail) tokens (cached: a few template texts serve every message).
 
     kind ``text``: literal text (braces unescaped). ``field``: ``text`` is the raw ``{...}``,
     ``detail`` the name. ``error``: ``text`` is the raw malformed piece, ``detail`` the explanation.
@@ -96,7 +98,7 @@ def _tokens(body: str) -> list[tuple[str, str, str]]:
             literal.append(ch)
             i += 1
     flush()
-    return tokens
+    return tuple(tokens)
 
 
 def _allowed_text() -> str:

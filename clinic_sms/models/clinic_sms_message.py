@@ -336,15 +336,13 @@ class ClinicSmsMessage(models.Model):
 
     @api.model
     def _blacklisted_numbers(self, numbers):
+        """The numbers among ``numbers`` (E.164 already) that are on Odoo's phone blacklist."""
         numbers = [n for n in numbers if n]
         if not numbers:
             return set()
-        rows = (
-            self.env["phone.blacklist"]
-            .sudo()
-            .search_read([("number", "in", numbers), ("active", "=", True)], ["number"])
-        )
-        return {row["number"] for row in rows}
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", [numbers])
+        return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _check_before_sending(self, message, now, internal, blacklisted):

@@ -47,3 +47,28 @@ class TestTemplate(ClinicSmsCase):
         reminder = self.messages(event, "reminder")
         self.dispatch(reminder.due_at)
         self.assertEqual(reminder.body, "Hej Anna, onsdag 13. januar 2027 kl. 11:00.")
+
+    def test_shipped_translations_give_each_patient_their_language(self):
+        for lang in ("de_DE", "pl_PL", "da_DK"):
+            self.env["res.lang"]._activate_lang(lang)
+        self.env["ir.module.module"]._load_module_terms(
+            ["clinic_sms"], ["de_DE", "pl_PL", "da_DK"], overwrite=True
+        )
+        self.patient.lang = "de_DE"
+        self.patient2.lang = "pl_PL"
+        event = self.make_event(NOW + timedelta(days=2), patients=self.patient | self.patient2)
+        self.dispatch(NOW + timedelta(days=1))
+        german = self.messages(event, "reminder", partner=self.patient)
+        polish = self.messages(event, "reminder", partner=self.patient2)
+        self.assertIn(
+            "Hallo Anna, wir erinnern Sie an Ihren Termin am Mittwoch, 13. Januar 2027 um 11:00", german.body
+        )
+        self.assertIn(
+            "Dzień dobry Bo, przypominamy o wizycie: środa, 13 stycznia 2027, godz. 11:00", polish.body
+        )
+        self.assertEqual(polish.encoding, "ucs2")
+        for lang in ("da_DK", "de_DE", "pl_PL"):
+            for template in self.env["clinic.sms.template"].with_context(lang=lang).search([]):
+                self.assertNotEqual(
+                    template.body, template.with_context(lang="en_US").body, f"{template.name} in {lang}"
+                )
