@@ -112,7 +112,7 @@ case "$cmd" in
         --stop-after-init --log-level=warn
       "$VENV/bin/python" "$ODOO_SRC/odoo-bin" shell --addons-path="$(addons_path)" -d "$DEMO_DB" \
         --no-http --log-level=warn >/dev/null <<'PY'
-env.ref("base.user_admin").write({"password": "admin"})
+env.ref("base.user_admin").write({"password": "admin", "lang": "en_US"})
 env.cr.commit()
 PY
     fi
