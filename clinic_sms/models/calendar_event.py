@@ -172,18 +172,7 @@ class CalendarEvent(models.Model):
                     if plan is None:
                         continue
                     vals_list.append(
-                        {
-                            "kind": "reminder",
-                            "rule_id": rule.id,
-                            "event_id": event.id,
-                            "event_start": event.start,
-                            "user_id": event.user_id.id,
-                            "partner_id": partner.id,
-                            "company_id": company.id,
-                            "state": "scheduled",
-                            "due_at": to_naive(plan.due_at),
-                            "expire_at": to_naive(plan.expire_at),
-                        }
+                        event._clinic_sms_message_vals("reminder", rule, partner, company, plan, "scheduled")
                     )
         for message in existing:
             if message.id in keep or message.state not in UNSENT_STATES or message.kind == "cancellation":
@@ -281,24 +270,36 @@ class CalendarEvent(models.Model):
                     if (event.id, partner.id, rule.id, event.start) in seen:
                         continue
                     vals_list.append(
-                        {
-                            "kind": kind,
-                            "rule_id": rule.id,
-                            "event_id": event.id,
-                            "event_start": event.start,
-                            "user_id": event.user_id.id,
-                            "partner_id": partner.id,
-                            "company_id": company.id,
-                            "state": "queued" if plan.due_at <= to_aware(now) else "scheduled",
-                            "due_at": to_naive(plan.due_at),
-                            "expire_at": to_naive(plan.expire_at),
-                        }
+                        event._clinic_sms_message_vals(
+                            kind,
+                            rule,
+                            partner,
+                            company,
+                            plan,
+                            "queued" if plan.due_at <= to_aware(now) else "scheduled",
+                        )
                     )
         messages = Message.create(vals_list) if vals_list else Message
         if prerender:
             for message in messages:
                 message.body = message._render_body()
         return messages
+
+    def _clinic_sms_message_vals(self, kind, rule, partner, company, plan, state):
+        """Values of a message of this appointment at its current start."""
+        self.ensure_one()
+        return {
+            "kind": kind,
+            "rule_id": rule.id,
+            "event_id": self.id,
+            "event_start": self.start,
+            "user_id": self.user_id.id,
+            "partner_id": partner.id,
+            "company_id": company.id,
+            "state": state,
+            "due_at": to_naive(plan.due_at),
+            "expire_at": to_naive(plan.expire_at),
+        }
 
     def action_clinic_sms_messages(self):
         self.ensure_one()

@@ -10,19 +10,11 @@ from odoo.tools import SQL
 from ..core import gateway as gw
 from ..core import placeholders, planner, segments
 from ..core.exceptions import TemplateError
+from .clinic_sms_template import TEMPLATE_KINDS
 
 _logger = logging.getLogger(__name__)
 
-MESSAGE_KINDS = [
-    ("reminder", "Reminder"),
-    ("confirmation", "Booking confirmation"),
-    ("reschedule", "Moved appointment"),
-    ("cancellation", "Cancelled appointment"),
-    ("birthday", "Birthday greeting"),
-    ("manual", "Message to patients"),
-    ("notice", "Notice"),
-    ("inbound", "Reply from patient"),
-]
+MESSAGE_KINDS = [*TEMPLATE_KINDS, ("inbound", "Reply from patient")]
 STATES = [
     ("scheduled", "Scheduled"),
     ("queued", "Queued"),
