@@ -34,6 +34,12 @@ class ClinicSmsCredit(models.Model):
     message_id = fields.Many2one("clinic.sms.message", index="btree_not_null", ondelete="set null")
     note = fields.Char()
 
+    @api.depends("kind", "amount")
+    def _compute_display_name(self):
+        kinds = dict(self._fields["kind"]._description_selection(self.env))
+        for line in self:
+            line.display_name = f"{kinds.get(line.kind, '')} {line.amount:+.2f}"
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
