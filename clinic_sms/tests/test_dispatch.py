@@ -35,6 +35,7 @@ class TestDispatch(ClinicSmsCase):
         ledger = self.env["clinic.sms.credit"].search([("message_id", "=", reminder.id)])
         self.assertEqual(ledger.amount, -reminder.segments)
         self.assertEqual(ledger.kind, "consumption")
+        self.assertEqual(ledger.display_name, f"SMS sent {-reminder.segments:+.2f}")
         self.dispatch(reminder.due_at + timedelta(hours=1))
         self.assertEqual(len([o for o in self.sent if o.ref == str(reminder.id)]), 1, "never twice")
 
