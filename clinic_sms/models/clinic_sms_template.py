@@ -68,12 +68,3 @@ class ClinicSmsTemplate(models.Model):
                         error=error.message,
                     )
                 ) from error
-
-    @api.model
-    def _clinic_sms_find(self, kind, company):
-        """The template used for ``kind`` in ``company`` when a rule names none."""
-        return self.search(
-            [("kind", "=", kind), ("company_id", "in", [company.id, False])],
-            order="company_id, id",
-            limit=1,
-        )
