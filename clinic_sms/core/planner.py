@@ -94,3 +94,16 @@ def may_send_now(now: datetime, due_at: datetime, settings: Settings, grace_minu
     return 0 <= late <= grace_minutes * 60 and timing.in_window(
         due_at, settings.tz, settings.window_start, settings.window_end
     )
+
+
+def birthday_dates(today: date) -> list[tuple[int, int]]:
+    """The (month, day) birthdays greeted on ``today``: 29 February counts on 28 February in
+    years that have no 29 February."""
+    days = [(today.month, today.day)]
+    if (today.month, today.day) == (2, 28) and not _is_leap(today.year):
+        days.append((2, 29))
+    return days
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -599,12 +599,7 @@ class ClinicSmsMessage(models.Model):
     def _birthday_partner_ids(self, company, include_shared, today, internal):
         """Patients of ``company`` whose birthday is ``today`` (29 February counts on 28 February
         in other years)."""
-        days = [(today.month, today.day)]
-        if today.month == 2 and today.day == 28:
-            try:
-                today.replace(day=29)
-            except ValueError:
-                days.append((2, 29))
+        days = planner.birthday_dates(today)
         self.env["res.partner"].flush_model(["birthday", "company_id", "active", "is_company"])
         clauses = " OR ".join(
             "(EXTRACT(MONTH FROM birthday) = %s AND EXTRACT(DAY FROM birthday) = %s)" for _ in days

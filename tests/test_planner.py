@@ -1,0 +1,88 @@
+"""The planner: the design's timing rules for appointment messages, stated once."""
+
+from datetime import date, datetime, timedelta, timezone
+
+from core import planner
+
+UTC = timezone.utc
+CPH = planner.Settings(tz="Europe/Copenhagen", window_start=8.0, window_end=20.0)
+HOURS_24 = planner.RuleTiming(planner.HOURS_BEFORE, hours_before=24)
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_reminder_due_moves_to_previous_evening():
+    # Tuesday 07:00 Copenhagen (06:00 UTC): 24 h before is Monday 07:00, before the window.
+    plan = planner.plan_reminder(HOURS_24, utc(2027, 1, 8, 10), datetime(2027, 1, 12, 6), False, None, CPH)
+    assert plan.due_at == utc(2027, 1, 10, 19)  # Sunday 20:00 Copenhagen
+    assert plan.expire_at == utc(2027, 1, 12, 6)
+
+
+def test_reminder_naive_odoo_datetimes_are_utc():
+    plan = planner.plan_reminder(HOURS_24, utc(2027, 1, 8, 10), datetime(2027, 1, 12, 11), False, None, CPH)
+    assert plan.due_at == utc(2027, 1, 11, 11)
+
+
+def test_reminder_days_before_at_hour_in_clinic_time():
+    rule = planner.RuleTiming(planner.DAYS_BEFORE_AT, days_before=1, send_hour=18.0)
+    # Monday 2027-03-29 09:00 CEST; Sunday 28th is already summer time: 18:00 CEST = 16:00 UTC.
+    plan = planner.plan_reminder(rule, utc(2027, 3, 20, 10), datetime(2027, 3, 29, 7), False, None, CPH)
+    assert plan.due_at == utc(2027, 3, 28, 16)
+
+
+def test_allday_appointment_starts_at_local_midnight():
+    begin = planner.event_start(datetime(2027, 1, 14, 8), True, date(2027, 1, 14), CPH.tz)
+    assert begin == utc(2027, 1, 13, 23)
+    rule = planner.RuleTiming(planner.DAYS_BEFORE_AT, days_before=1, send_hour=18.0)
+    plan = planner.plan_reminder(
+        rule, utc(2027, 1, 10, 10), datetime(2027, 1, 14, 8), True, date(2027, 1, 14), CPH
+    )
+    assert plan.due_at == utc(2027, 1, 13, 17)  # 18:00 the day before, Copenhagen
+    assert plan.expire_at == begin
+
+
+def test_reminder_that_would_arrive_after_the_start_is_not_planned():
+    # 21:30 local, appointment at 23:00 local: the window only opens tomorrow.
+    assert (
+        planner.plan_reminder(HOURS_24, utc(2027, 1, 11, 20, 30), datetime(2027, 1, 11, 22), False, None, CPH)
+        is None
+    )
+
+
+def test_confirmation_waits_for_window_but_not_past_the_appointment():
+    now = utc(2027, 1, 11, 21)  # 22:00 local
+    plan = planner.plan_notice("confirmation", now, utc(2027, 1, 14, 10), CPH)
+    assert plan.due_at == utc(2027, 1, 12, 7)  # 08:00 local
+    assert plan.expire_at == now + timedelta(hours=24)
+    assert planner.plan_notice("confirmation", now, utc(2027, 1, 12, 6), CPH) is None
+    assert planner.plan_notice("reschedule", now, now - timedelta(hours=1), CPH) is None
+
+
+def test_confirmation_expires_at_the_appointment_when_sooner():
+    now = utc(2027, 1, 11, 10)
+    plan = planner.plan_notice("confirmation", now, utc(2027, 1, 11, 14), CPH)
+    assert (plan.due_at, plan.expire_at) == (now, utc(2027, 1, 11, 14))
+
+
+def test_cancellation_is_not_bound_to_the_old_start():
+    now = utc(2027, 1, 11, 10)
+    plan = planner.plan_notice("cancellation", now, utc(2027, 1, 11, 11), CPH)
+    assert plan.expire_at == now + timedelta(hours=24)
+
+
+def test_may_send_now_inside_window_or_just_late():
+    due = utc(2027, 1, 11, 19)  # 20:00 local, the window's end
+    assert planner.may_send_now(utc(2027, 1, 11, 12), due, CPH)
+    assert planner.may_send_now(due + timedelta(minutes=10), due, CPH)
+    assert not planner.may_send_now(due + timedelta(minutes=20), due, CPH)
+    assert not planner.may_send_now(utc(2027, 1, 12, 2), due, CPH)  # 03:00 local after downtime
+
+
+def test_birthday_dates():
+    assert planner.birthday_dates(date(2027, 6, 15)) == [(6, 15)]
+    assert planner.birthday_dates(date(2027, 2, 28)) == [(2, 28), (2, 29)]
+    assert planner.birthday_dates(date(2028, 2, 28)) == [(2, 28)]
+    assert planner.birthday_dates(date(2028, 2, 29)) == [(2, 29)]
+    assert planner.birthday_dates(date(2100, 2, 28)) == [(2, 28), (2, 29)]  # 2100 is no leap year
