@@ -1,5 +1,6 @@
 import logging
 import secrets
+from urllib.parse import quote
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -9,6 +10,14 @@ from ..core import phone
 
 _logger = logging.getLogger(__name__)
 
+PROVIDERS = [
+    ("test", "Test gateway (sends nothing)"),
+    ("gatewayapi", "GatewayAPI"),
+    ("smsapi", "SMSAPI.pl"),
+    ("twilio", "Twilio"),
+    ("kannel", "Kannel (self-hosted, GSM modem or SMPP)"),
+]
+
 
 class ClinicSmsGateway(models.Model):
     _name = "clinic.sms.gateway"
@@ -17,7 +26,7 @@ class ClinicSmsGateway(models.Model):
 
     name = fields.Char(required=True)
     provider = fields.Selection(
-        [("test", "Test gateway (sends nothing)")],
+        PROVIDERS,
         required=True,
         default="test",
         help="Test gateway: accepts every number, refuses numbers ending in 0000, fails temporarily for "
@@ -37,8 +46,24 @@ class ClinicSmsGateway(models.Model):
     webhook_token = fields.Char(
         groups="base.group_system", copy=False, default=lambda self: secrets.token_urlsafe(24)
     )
-    webhook_secret = fields.Char(groups="base.group_system", copy=False)
+    webhook_secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        help="The secret the provider signs its webhooks with (GatewayAPI: the webhook's JWT secret).",
+    )
+    timeout = fields.Integer(
+        "Timeout (seconds)", default=10, help="How long a call to the provider may take before it is retried."
+    )
+    dlr_url = fields.Char("Delivery report URL", compute="_compute_webhook_urls", groups="base.group_system")
+    inbound_url = fields.Char("Replies URL", compute="_compute_webhook_urls", groups="base.group_system")
+    can_poll = fields.Boolean("Answers status questions", compute="_compute_capabilities")
+    receives_inbound = fields.Boolean("Passes on replies", compute="_compute_capabilities")
     message_count = fields.Integer("Messages", compute="_compute_message_count")
+
+    _timeout_positive = models.Constraint(
+        "CHECK (timeout IS NULL OR (timeout > 0 AND timeout <= 120))",
+        "The gateway timeout must be between 1 and 120 seconds.",
+    )
 
     @api.constrains("sender")
     def _check_sender(self):
@@ -67,6 +92,45 @@ class ClinicSmsGateway(models.Model):
         self.ensure_one()
         return [p.strip() for p in (self.prefixes or "").split(",") if p.strip()]
 
+    def _serves(self, number):
+        """Whether this gateway sends to ``number`` (E.164)."""
+        self.ensure_one()
+        prefixes = self._prefix_list()
+        return not prefixes or any(number.startswith(prefix) for prefix in prefixes)
+
+    def _webhook_base(self, kind):
+        self.ensure_one()
+        token = quote(self.sudo().webhook_token or "", safe="")
+        return f"{self.get_base_url()}/clinic_sms/{kind}/{self.id}/{token}"
+
+    @api.depends("provider", "webhook_token")
+    def _compute_webhook_urls(self):
+        for gateway in self:
+            if not gateway.id or not isinstance(gateway.id, int):
+                gateway.dlr_url = gateway.inbound_url = False
+                continue
+            client = gw.make_client(gateway.provider, timeout=1)
+            try:
+                gateway.dlr_url = (
+                    client.webhook_url("dlr", gateway._webhook_base("dlr"))
+                    if gateway.provider != "test"
+                    else False
+                )
+                gateway.inbound_url = (
+                    client.webhook_url("inbound", gateway._webhook_base("inbound"))
+                    if client.receives_inbound
+                    else False
+                )
+            finally:
+                client.close()
+
+    @api.depends("provider")
+    def _compute_capabilities(self):
+        for gateway in self:
+            client = gw.client_class(gateway.provider)
+            gateway.can_poll = client.can_poll
+            gateway.receives_inbound = client.receives_inbound
+
     def _compute_message_count(self):
         counts = dict(
             self.env["clinic.sms.message"]._read_group(
@@ -77,17 +141,64 @@ class ClinicSmsGateway(models.Model):
             gateway.message_count = counts.get(gateway._origin, 0)
 
     def _clinic_sms_client(self):
+        """The core client for this gateway, with its credentials and webhook URLs."""
         self.ensure_one()
-        return gw.make_client(self.sudo().provider)
+        gateway = self.sudo()
+        return gw.make_client(
+            gateway.provider,
+            api_url=gateway.api_url or "",
+            username=gateway.username or "",
+            password=gateway.password or "",
+            api_key=gateway.api_key or "",
+            webhook_secret=gateway.webhook_secret or "",
+            sender=gateway.sender or "",
+            dlr_url=gateway._webhook_base("dlr"),
+            inbound_url=gateway._webhook_base("inbound"),
+            timeout=float(gateway.timeout or gw.DEFAULT_TIMEOUT),
+        )
+
+    def _check_webhook_token(self, token):
+        """Whether ``token`` is this gateway's webhook token (in constant time)."""
+        self.ensure_one()
+        expected = self.sudo().webhook_token or ""
+        return bool(expected) and secrets.compare_digest(expected.encode(), (token or "").encode())
 
     def _clinic_sms_send(self, outgoing):
-        """Hand ``outgoing`` (core Outgoing messages) to the provider; one Result per message."""
+        """Hand ``outgoing`` (core Outgoing messages) to the provider; one Result per message.
+
+        Never raises for a provider's failure: a client that breaks is logged and every message
+        counts as a temporary failure, so nothing is lost.
+        """
         self.ensure_one()
         client = self._clinic_sms_client()
         try:
-            return client.send(outgoing)
+            results = client.send(outgoing)
+            if len(results) != len(outgoing):
+                raise ValueError(f"{len(results)} results for {len(outgoing)} messages")
+            return results
+        except Exception as error:  # a client bug must not lose messages
+            _logger.exception("clinic_sms: gateway %s (%s) failed", self.id, self.provider)
+            text = self.env._("The gateway connection failed unexpectedly (%s).", type(error).__name__)
+            return [gw.Result(o.ref, gw.TEMPORARY, reason=gw.R_GATEWAY_ERROR, error=text) for o in outgoing]
         finally:
             client.close()
+
+    def _clinic_sms_fetch_status(self, provider_refs):
+        """Ask the provider about ``provider_refs``; the reports it gives (none when it cannot)."""
+        self.ensure_one()
+        client = self._clinic_sms_client()
+        try:
+            return client.fetch_status(provider_refs) if client.can_poll else []
+        except Exception:  # a failed poll changes nothing; the next one retries
+            _logger.warning("clinic_sms: status poll of gateway %s failed", self.id, exc_info=True)
+            return []
+        finally:
+            client.close()
+
+    def action_regenerate_webhook_token(self):
+        """A new secret token: the old webhook URLs stop working at once."""
+        for gateway in self:
+            gateway.sudo().webhook_token = secrets.token_urlsafe(24)
 
     def action_send_test(self):
         """Send a test SMS to the current user's own number and say what happened."""
@@ -101,17 +212,31 @@ class ClinicSmsGateway(models.Model):
         result = self._clinic_sms_send(
             [
                 gw.Outgoing(
-                    ref="test", number=check.e164, body=self.env._("Test SMS from %s", self.env.company.name)
+                    # unique: SMSAPI refuses a second message with the same reference (check_idx)
+                    ref=f"test-{secrets.token_hex(6)}",
+                    number=check.e164,
+                    body=self.env._("Test SMS from %s", self.env.company.name),
                 )
             ]
         )[0]
-        if result.status in (gw.SENT, gw.DELIVERED):
+        if result.status == gw.DELIVERED:
             message, kind = (
-                self.env._("The gateway accepted the test SMS to %s.", phone.mask(check.e164)),
+                self.env._("The test SMS to %s was delivered.", phone.mask(check.e164)),
+                "success",
+            )
+        elif result.status == gw.SENT:
+            message, kind = (
+                self.env._(
+                    "The gateway accepted the test SMS to %s. It should arrive within a minute.",
+                    phone.mask(check.e164),
+                ),
                 "success",
             )
         elif result.status == gw.TEMPORARY:
-            message, kind = self.env._("The gateway failed for now: %s", result.error), "warning"
+            message, kind = (
+                self.env._("The gateway could not take the SMS for now: %s", result.error),
+                "warning",
+            )
         else:
             message, kind = self.env._("The gateway refused the test SMS: %s", result.error), "danger"
         return {

@@ -5,12 +5,13 @@ from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, split_every
 
 from ..core import gateway as gw
-from ..core import placeholders, planner, segments
+from ..core import phone, placeholders, planner, replies, segments
 from ..core.exceptions import TemplateError
 from .clinic_sms_template import TEMPLATE_KINDS
+from .res_company import ODOO_SMS_STATE, ClinicSmsApi
 
 _logger = logging.getLogger(__name__)
 
@@ -43,11 +44,16 @@ REASONS = [
     ("no_gateway", "No SMS gateway"),
     ("outside_window", "Waiting for the sending window"),
     ("gateway_error", "Gateway failed, will retry"),
+    ("gateway_unreachable", "Gateway unreachable, will retry"),
+    ("throttled", "Gateway busy, will retry"),
+    ("gateway_auth", "Gateway refused the credentials"),
+    ("undeliverable", "Could not be delivered"),
     ("rejected", "Rejected by the gateway"),
     ("template_error", "Template cannot be filled in"),
     ("interrupted", "Sending interrupted"),
     ("staff", "Cancelled by staff"),
 ]
+REASON_CODES = {code for code, _label in REASONS}
 #: States in which a message blocks planning the same message again.
 BLOCKING_STATES = ("scheduled", "queued", "sending", "sent", "delivered", "buffered")
 #: States of a message that has not been handed to a gateway yet and can still be withdrawn.
@@ -87,7 +93,13 @@ class ClinicSmsMessage(models.Model):
         "Appointment start", readonly=True, help="The start the message was planned for."
     )
     user_id = fields.Many2one("res.users", "Practitioner", index="btree_not_null", readonly=True)
-    partner_id = fields.Many2one("res.partner", "Patient", required=True, index=True, ondelete="cascade")
+    partner_id = fields.Many2one(
+        "res.partner",
+        "Patient",
+        index=True,
+        ondelete="cascade",
+        help="Empty only for a reply from a number no contact has, or a message to such a number.",
+    )
     number = fields.Char(readonly=True, help="Filled when the message is dispatched.")
     body = fields.Text(
         "Text", help="Filled in when the message is dispatched, from the template's current text."
@@ -106,6 +118,20 @@ class ClinicSmsMessage(models.Model):
     credits = fields.Float(readonly=True, digits=(16, 2))
     attempts = fields.Integer(readonly=True)
     birthday_year = fields.Integer("Birthday year", readonly=True)
+    sms_uuid = fields.Char(
+        "Odoo SMS", readonly=True, index="btree_not_null", help="The uuid of Odoo's own SMS this row sends."
+    )
+    reply_action = fields.Selection(
+        [
+            ("stop", "Opted out"),
+            ("confirm", "Confirmed the appointment"),
+            ("cancel", "Cancelled the appointment"),
+            ("other", "Note for staff"),
+        ],
+        "Reply meant",
+        readonly=True,
+        help="What a patient's reply was understood as.",
+    )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
@@ -235,7 +261,9 @@ class ClinicSmsMessage(models.Model):
         internal = self._internal_partner_ids() if events else set()
         updates = {}
         ready = []  # (message, number, body, parts)
-        blacklisted = self._blacklisted_numbers(self.partner_id.mapped("sms_number_e164"))
+        blacklisted = self._blacklisted_numbers(
+            self.partner_id.mapped("sms_number_e164") + self.mapped("number")
+        )
         for message in self:
             values = self._check_before_sending(message, now, internal, blacklisted)
             if values:
@@ -250,62 +278,59 @@ class ClinicSmsMessage(models.Model):
                     "error": error.message[:250],
                 }
                 continue
-            ready.append((message, message.partner_id.sms_number_e164, body, segments.count_parts(body)))
+            number = message._destination()
+            ready.append((message, number, body, segments.count_parts(body)))
 
         ready = self._reserve_credits(ready, updates, now)
-        by_gateway = defaultdict(list)
-        gateways = {
-            company: company._clinic_sms_gateways()[:1] for company in {m.company_id for m, *_ in ready}
-        }
+        routes = {}  # company -> its active gateways in order
+        pending = []  # (item, candidate gateways, index of the one to try)
         for item in ready:
-            message = item[0]
-            gateway = gateways[message.company_id]
-            if not gateway:
+            message, number = item[0], item[1]
+            company = message.company_id
+            if company not in routes:
+                routes[company] = company._clinic_sms_gateways()
+            # Gateways limited to the number's prefix first (e.g. +48 through SMSAPI), then the
+            # gateways for all numbers, each group in the company's order.
+            candidates = [g for g in routes[company] if g._prefix_list() and g._serves(number)] + [
+                g for g in routes[company] if not g._prefix_list()
+            ]
+            if not candidates:
                 updates[message.id] = {
                     "reason": "no_gateway",
-                    "error": self.env._("No SMS gateway is configured for this company."),
+                    "error": self.env._("No SMS gateway is configured for this company.")
+                    if not routes[company]
+                    else self.env._("None of this company's SMS gateways sends to this country."),
                     "due_at": now + NO_GATEWAY_RETRY,
                 }
                 continue
-            by_gateway[gateway].append(item)
+            pending.append((item, candidates, 0))
 
         consumption = []
-        for gateway, items in by_gateway.items():
-            outgoing = [
-                gw.Outgoing(ref=str(message.id), number=number, body=body, sender=gateway.sender or "")
-                for message, number, body, _parts in items
-            ]
-            results = gateway._clinic_sms_send(outgoing)
-            for (message, number, body, parts), result in zip(items, results, strict=True):
-                values = {
-                    "number": number,
-                    "body": body,
-                    "encoding": parts.encoding,
-                    "segments": parts.parts,
-                    "gateway_id": gateway.id,
-                    "attempts": message.attempts + 1,
-                }
-                if result.status in (gw.SENT, gw.DELIVERED):
-                    credits = parts.parts * message.company_id.clinic_sms_credits_per_part
-                    values.update(
-                        state="delivered" if result.status == gw.DELIVERED else "sent",
-                        reason=False,
-                        error=False,
-                        sent_at=now,
-                        delivered_at=now if result.status == gw.DELIVERED else False,
-                        provider_ref=result.provider_ref or False,
-                        credits=credits,
+        handed = 0
+        # Each round hands every pending message to its current gateway; a temporary failure moves
+        # the message on to the next gateway that serves its number, in the same run.
+        while pending:
+            by_gateway = defaultdict(list)
+            for entry in pending:
+                by_gateway[entry[1][entry[2]]].append(entry)
+            pending = []
+            for gateway, entries in by_gateway.items():
+                outgoing = [
+                    gw.Outgoing(
+                        ref=str(item[0].id), number=item[1], body=item[2], sender=gateway.sender or ""
                     )
-                    consumption.append((message, credits))
-                elif result.status == gw.TEMPORARY:
-                    retry = gw.backoff(message.attempts + 1, to_aware(now))
-                    values.update(state="queued", reason="gateway_error", error=result.error[:250])
-                    values["due_at"] = to_naive(retry)
-                else:
-                    values.update(
-                        state="failed", reason=result.reason or "rejected", error=result.error[:250]
-                    )
-                updates[message.id] = values
+                    for item, _c, _i in entries
+                ]
+                results = gateway._clinic_sms_send(outgoing)
+                handed += len(outgoing)
+                for (item, candidates, index), result in zip(entries, results, strict=True):
+                    if result.status == gw.TEMPORARY and index + 1 < len(candidates):
+                        pending.append((item, candidates, index + 1))
+                        continue
+                    values = self._result_values(item, gateway, result, now)
+                    if values.get("credits"):
+                        consumption.append((item[0], values["credits"]))
+                    updates[item[0].id] = values
         self._write_rows(updates, now)
         if consumption:
             self.env["clinic.sms.credit"].sudo().create(
@@ -320,11 +345,102 @@ class ClinicSmsMessage(models.Model):
                     for message, credits in consumption
                 ]
             )
-        _logger.info(
-            "clinic_sms: dispatched %d messages (%d handed to a gateway)",
-            len(self),
-            sum(len(items) for items in by_gateway.values()),
-        )
+        self._update_odoo_sms()
+        _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
+
+    def _destination(self):
+        """The number to send to: the one the message was created for when it answers a number
+        (Odoo's own SMS, an opt-out confirmation), else the patient's current SMS number."""
+        self.ensure_one()
+        if self.number and (self.sms_uuid or self.kind == "opt_out"):
+            return self.number
+        return self.partner_id.sms_number_e164 or self.number
+
+    def _odoo_sms_result(self):
+        """This row's outcome in the shape Odoo's sms.sms expects from an SMS API."""
+        self.ensure_one()
+        result = {"uuid": self.sms_uuid, "state": ODOO_SMS_STATE.get(self.state, "processing")}
+        if self.state in ("failed", "skipped", "expired", "cancelled"):
+            # Provider errors Odoo knows (sms.sms DELIVERY_ERRORS and PROVIDER_TO_SMS_FAILURE_TYPE).
+            if self.reason in ("invalid_number", "no_number"):
+                result["state"] = "wrong_number_format"
+            elif self.state == "expired":
+                result["state"] = "expired"
+            elif self.state == "failed":
+                result["state"] = "not_delivered" if self.reason == "undeliverable" else "rejected"
+            else:
+                result["state"] = "not_allowed"  # opted out, deceased, SMS switched off, cancelled
+            reasons = dict(self._fields["reason"]._description_selection(self.env))
+            result["failure_reason"] = self.error or reasons.get(self.reason) or self.state
+        return result
+
+    def _update_odoo_sms(self):
+        """Tell Odoo's notifications what became of the rows that send Odoo's own SMS."""
+        rows = self.filtered("sms_uuid")
+        if not rows or self.env.context.get("clinic_sms_no_tracker"):
+            return
+        trackers = self.env["sms.tracker"].sudo().search([("sms_uuid", "in", rows.mapped("sms_uuid"))])
+        by_uuid = {tracker.sms_uuid: tracker for tracker in trackers}
+        for row in rows:
+            tracker = by_uuid.get(row.sms_uuid)
+            if not tracker:
+                continue
+            if row.state == "delivered":
+                tracker._action_update_from_sms_state("sent")
+            elif row.state in ("sent", "buffered"):
+                tracker._action_update_from_sms_state("pending")
+            elif row.state in ("failed", "skipped", "expired", "cancelled"):
+                result = row._odoo_sms_result()
+                failure = ClinicSmsApi.PROVIDER_TO_SMS_FAILURE_TYPE.get(result["state"])
+                if failure:
+                    tracker._action_update_from_sms_state(
+                        "error", failure_type=failure, failure_reason=result["failure_reason"]
+                    )
+                else:
+                    tracker.with_context(
+                        sms_known_failure_reason=result["failure_reason"]
+                    )._action_update_from_provider_error(result["state"])
+
+    @api.model
+    def _result_values(self, item, gateway, result, now):
+        """The write values for a message after ``gateway`` answered ``result`` for it."""
+        message, number, body, parts = item
+        values = {
+            "number": number,
+            "body": body,
+            "encoding": parts.encoding,
+            "segments": parts.parts,
+            "gateway_id": gateway.id,
+            "attempts": message.attempts + 1,
+        }
+        if result.status in (gw.SENT, gw.DELIVERED):
+            values.update(
+                state="delivered" if result.status == gw.DELIVERED else "sent",
+                reason=False,
+                error=False,
+                sent_at=now,
+                delivered_at=now if result.status == gw.DELIVERED else False,
+                provider_ref=result.provider_ref or False,
+                credits=parts.parts * message.company_id.clinic_sms_credits_per_part,
+            )
+        elif result.status == gw.TEMPORARY:
+            retry = gw.backoff(message.attempts + 1, to_aware(now), result.retry_after)
+            values.update(
+                state="queued",
+                reason=self._reason(result.reason, "gateway_error"),
+                error=result.error[:250],
+                due_at=to_naive(retry),
+            )
+        else:
+            values.update(
+                state="failed", reason=self._reason(result.reason, "rejected"), error=result.error[:250]
+            )
+        return values
+
+    @api.model
+    def _reason(self, code, default):
+        """``code`` when it is one of the log's reasons, else ``default``."""
+        return code if code in REASON_CODES else default
 
     @api.model
     def _blacklisted_numbers(self, numbers):
@@ -365,9 +481,13 @@ class ClinicSmsMessage(models.Model):
         partner = message.partner_id
         if partner.deceased:
             return {"state": "skipped", "reason": "deceased"}
-        if partner.sms_opt_out or (partner.sms_number_e164 and partner.sms_number_e164 in blacklisted):
+        # The confirmation of an opt-out is the one message that goes to a number that said no.
+        number = message._destination()
+        if message.kind != "opt_out" and (partner.sms_opt_out or (number and number in blacklisted)):
             return {"state": "skipped", "reason": "opted_out"}
-        if partner.sms_number_state != "valid":
+        if not partner and message.number:
+            pass  # a message to a number without a contact (Odoo's own SMS, an opt-out reply)
+        elif partner.sms_number_state != "valid":
             reason = "no_number" if partner.sms_number_state == "missing" else "invalid_number"
             problem = dict(partner._fields["sms_number_problem"]._description_selection(self.env))
             return {
@@ -612,6 +732,295 @@ class ClinicSmsMessage(models.Model):
             [*params, company.id],
         )
         return [row[0] for row in self.env.cr.fetchall() if row[0] not in internal]
+
+    # ------------------------------------------------------------------ delivery reports
+
+    @api.model
+    def _clinic_sms_apply_reports(self, gateway, reports):
+        """Apply the provider's delivery ``reports`` (core Report) for ``gateway``.
+
+        A report is matched by our reference when the provider echoes it, else by the provider's
+        id, and only to a message that went through ``gateway``. Matching rows are locked: a report
+        that arrives while its message's batch is still being written waits for that batch (and
+        Odoo retries the request on the serialization error). Duplicates and late reports are
+        harmless: a report only moves a message forward, never out of a final state. Unknown
+        references are ignored. Answers the number of messages changed.
+        """
+        if not reports:
+            return 0
+        ids = {int(r.ref) for r in reports if r.ref and r.ref.isdigit() and int(r.ref) < 2**31}
+        refs = {r.provider_ref for r in reports if r.provider_ref}
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id FROM clinic_sms_message WHERE id = ANY(%s) OR provider_ref = ANY(%s)"
+            " ORDER BY id FOR UPDATE",
+            [sorted(ids), sorted(refs)],
+        )
+        messages = self.browse([row[0] for row in self.env.cr.fetchall()]).sudo()
+        messages = messages.filtered(lambda m: m.gateway_id == gateway and m.kind != "inbound")
+        by_id = {str(m.id): m for m in messages}
+        by_ref = {m.provider_ref: m for m in messages if m.provider_ref}
+        changed = self.browse()
+        now = fields.Datetime.now()
+        for report in reports:
+            message = by_id.get(report.ref) or by_ref.get(report.provider_ref)
+            if not message or (
+                report.provider_ref and message.provider_ref and report.provider_ref != message.provider_ref
+            ):
+                continue
+            values = {}
+            if report.provider_ref and not message.provider_ref:
+                values["provider_ref"] = report.provider_ref
+            if gw.advances(message.state, report.state):
+                values["state"] = report.state
+                at = to_naive(report.at) if report.at else now
+                if report.state == "delivered":
+                    values.update(delivered_at=at, reason=False, error=False)
+                elif report.state in ("failed", "expired"):
+                    values.update(
+                        reason=self._reason(report.reason, "undeliverable"),
+                        error=(report.error or "")[:250] or False,
+                    )
+            if values:
+                message.write(values)
+                changed |= message
+        changed._update_odoo_sms()
+        return len(changed)
+
+    @api.model
+    def _cron_refresh_status(self, days=7, batch_size=200):
+        """Ask the providers that can be asked about messages sent in the last ``days`` days that
+        have no final state yet. One query to find them, then one poll per gateway and chunk."""
+        since = fields.Datetime.now() - timedelta(days=days)
+        waiting = [
+            ("state", "in", ("sent", "buffered")),
+            ("sent_at", ">=", since),
+            ("provider_ref", "!=", False),
+        ]
+        gateways = self.env["clinic.sms.gateway"].browse(
+            [
+                gateway.id
+                for [gateway] in self.sudo()._read_group(
+                    [*waiting, ("gateway_id", "!=", False)], ["gateway_id"]
+                )
+            ]
+        )
+        pollable = gateways.sudo().filtered("can_poll")
+        if not pollable:
+            return 0
+        messages = self.sudo().search([*waiting, ("gateway_id", "in", pollable.ids)], order="sent_at, id")
+        return messages._refresh_status(batch_size)
+
+    def _refresh_status(self, batch_size=200):
+        changed = 0
+        for gateway, messages in self.grouped("gateway_id").items():
+            if not gateway or not gateway.can_poll:
+                continue
+            for chunk in split_every(batch_size, messages.ids, self.browse):
+                reports = gateway._clinic_sms_fetch_status(chunk.mapped("provider_ref"))
+                changed += self._clinic_sms_apply_reports(gateway, reports)
+        return changed
+
+    def action_refresh_status(self):
+        """Ask the providers what became of the selected messages."""
+        asked = self.filtered(
+            lambda m: m.state in ("sent", "buffered") and m.gateway_id.can_poll and m.provider_ref
+        )
+        if not asked:
+            raise UserError(
+                self.env._(
+                    "None of the selected messages can be asked about: only sent messages of gateways "
+                    "that answer status questions (GatewayAPI, SMSAPI, Twilio) can."
+                )
+            )
+        changed = asked.sudo()._refresh_status()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Delivery status"),
+                "message": self.env._(
+                    "%(asked)s messages asked about, %(changed)s changed.", asked=len(asked), changed=changed
+                ),
+                "type": "info",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    # ------------------------------------------------------------------ patients' replies
+
+    @api.model
+    def _clinic_sms_receive(self, gateway, inbounds):
+        """Keep and act on patients' replies (core Inbound) that reached ``gateway``."""
+        return self.browse().union(*(self._clinic_sms_receive_one(gateway, inbound) for inbound in inbounds))
+
+    @api.model
+    def _clinic_sms_receive_text(self, gateway_id, partner_id, text):
+        """Receive ``text`` from a contact's number through a gateway (demo data, support)."""
+        gateway = self.env["clinic.sms.gateway"].sudo().browse(gateway_id)
+        number = self.env["res.partner"].sudo().browse(partner_id).sms_number_e164
+        return self._clinic_sms_receive(gateway, [gw.Inbound(number=number, body=text)])
+
+    @api.model
+    def _inbound_number(self, raw, company):
+        raw = (raw or "").strip()
+        if raw.isdigit() and not raw.startswith("0"):
+            raw = "+" + raw  # providers give international numbers without their +
+        check = phone.check(raw, company.country_id.code)
+        return check.e164 or raw
+
+    @api.model
+    def _clinic_sms_receive_one(self, gateway, inbound):
+        Message = self.sudo()
+        company = gateway.company_id or self.env.company
+        number = self._inbound_number(inbound.number, company)
+        if inbound.provider_ref:
+            duplicate = Message.search(
+                [
+                    ("kind", "=", "inbound"),
+                    ("gateway_id", "=", gateway.id),
+                    ("provider_ref", "=", inbound.provider_ref),
+                ],
+                limit=1,
+            )
+            if duplicate:
+                return duplicate  # the provider sent it again
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .search([("sms_number_e164", "=", number), ("company_id", "in", [company.id, False])], order="id")
+        )
+        patient = partners[:1]
+        last = (
+            Message.search(
+                [
+                    ("kind", "=", "reminder"),
+                    ("partner_id", "in", partners.ids),
+                    ("state", "in", ("sent", "delivered", "buffered")),
+                    ("event_id.active", "=", True),
+                ],
+                order="sent_at desc, id desc",
+                limit=1,
+            )
+            if partners
+            else Message
+        )
+        event = last.event_id
+        meaning = replies.classify(inbound.body, self.env["clinic.sms.keyword"]._words_for(patient.lang))
+        action = meaning.action
+        if action in (replies.CONFIRM, replies.CANCEL) and not event:
+            action = replies.OTHER  # nothing to confirm or cancel: staff read it
+        now = fields.Datetime.now()
+        received = Message.create(
+            {
+                "kind": "inbound",
+                "partner_id": patient.id,
+                "event_id": event.id,
+                "event_start": event.start if event else False,
+                "user_id": event.user_id.id,
+                "number": number,
+                "body": inbound.body,
+                "state": "delivered",
+                "due_at": now,
+                "sent_at": to_naive(inbound.at) if inbound.at else now,
+                "delivered_at": now,
+                "gateway_id": gateway.id,
+                "provider_ref": inbound.provider_ref or False,
+                "reply_action": action,
+                "company_id": company.id,
+            }
+        )
+        _logger.info("clinic_sms: reply %s from %s understood as %s", received.id, phone.mask(number), action)
+        if action == replies.STOP:
+            self._clinic_sms_opt_out(number, partners, company, received)
+        elif action in (replies.CONFIRM, replies.CANCEL):
+            self._clinic_sms_answer_appointment(event, partners, action, meaning.word, inbound.body)
+        else:
+            self._clinic_sms_note_reply(partners, event, inbound.body, number)
+        return received
+
+    @api.model
+    def _clinic_sms_opt_out(self, number, partners, company, received):
+        """Opt every contact with ``number`` out, blacklist it, withdraw what was waiting and say so."""
+        partners.write({"sms_opt_out": True})
+        self.env["phone.blacklist"].sudo()._add([number], message=self.env._("Replied STOP by SMS."))
+        waiting = self.sudo().search(
+            [("state", "in", UNSENT_STATES), "|", ("partner_id", "in", partners.ids), ("number", "=", number)]
+        )
+        waiting.write({"state": "cancelled", "reason": "opted_out"})
+        for partner in partners:
+            partner.sudo().message_post(
+                body=self.env._("Opted out of SMS by replying “%s”.", received.body),
+                author_id=partner.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+        template = (
+            self.env["clinic.sms.template"]
+            .sudo()
+            .search(
+                [("kind", "=", "opt_out"), ("company_id", "in", [company.id, False])],
+                order="company_id, id",
+                limit=1,
+            )
+        )
+        if template:
+            now = fields.Datetime.now()
+            self.sudo().create(
+                {
+                    "kind": "opt_out",
+                    "template_id": template.id,
+                    "partner_id": partners[:1].id,
+                    "number": number,
+                    "state": "queued",
+                    "due_at": now,
+                    "expire_at": now + timedelta(hours=24),
+                    "company_id": company.id,
+                }
+            )
+
+    @api.model
+    def _clinic_sms_answer_appointment(self, event, partners, action, word, body):
+        """Set the patient's answer on ``event`` and tell its practitioner."""
+        attendees = event.attendee_ids.filtered(lambda a: a.partner_id in partners)
+        patient = (attendees.partner_id[:1] or partners[:1]).name
+        if action == replies.CONFIRM:
+            attendees.sudo().do_accept()
+            text = self.env._(
+                "%(patient)s confirmed the appointment by SMS (“%(body)s”).", patient=patient, body=body
+            )
+        else:
+            attendees.sudo().do_decline()
+            text = self.env._(
+                "%(patient)s cancelled the appointment by SMS (“%(body)s”). The time is free.",
+                patient=patient,
+                body=body,
+            )
+        notify = event.user_id.partner_id
+        event.sudo().message_post(
+            body=text,
+            author_id=(attendees.partner_id[:1] or partners[:1]).id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=notify.ids,
+        )
+
+    @api.model
+    def _clinic_sms_note_reply(self, partners, event, body, number):
+        """A reply nobody can act on automatically: a note for staff on the patient and appointment."""
+        text = self.env._("SMS reply from %(number)s: “%(body)s”", number=phone.mask(number), body=body)
+        for partner in partners:
+            partner.sudo().message_post(
+                body=text, author_id=partner.id, message_type="comment", subtype_xmlid="mail.mt_note"
+            )
+        if event:
+            event.sudo().message_post(
+                body=text,
+                author_id=partners[:1].id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+                partner_ids=event.user_id.partner_id.ids,
+            )
 
     # ------------------------------------------------------------------ staff actions
 

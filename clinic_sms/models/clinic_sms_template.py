@@ -12,6 +12,7 @@ TEMPLATE_KINDS = [
     ("birthday", "Birthday greeting"),
     ("manual", "Message to patients"),
     ("notice", "Notice"),
+    ("opt_out", "Opt-out confirmation"),
 ]
 
 

@@ -1,6 +1,48 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.addons.base.models.res_partner import _tz_get
+from odoo.addons.sms.tools.sms_api import SmsApiBase
 from odoo.exceptions import ValidationError
+
+#: clinic.sms.message state → the state Odoo's sms.sms understands (see sms.sms._send_with_api).
+ODOO_SMS_STATE = {"sent": "success", "buffered": "success", "delivered": "delivered"}
+
+
+class ClinicSmsApi(SmsApiBase):
+    """Odoo's own SMS (chatter, sms.composer, calendar alarms) through the clinic's gateways.
+
+    Each SMS becomes a row of the clinic's log, linked to Odoo's sms.sms by its uuid, and is
+    dispatched at once by the clinic's dispatcher, with all of its checks (opt-out, blacklist,
+    window, credits, failover). What cannot go now stays queued in the log and Odoo shows it as
+    processing; later results reach Odoo's notifications through ``sms.tracker``.
+    """
+
+    def _send_sms_batch(self, messages, delivery_reports_url=False):
+        Message = self.env["clinic.sms.message"].sudo()
+        company = self.company or self.env.company
+        now = fields.Datetime.now()
+        vals_list = []
+        for message in messages:
+            for number_info in message.get("numbers") or []:
+                number = Message._inbound_number(number_info.get("number"), company)
+                partner = self.env["res.partner"].sudo().search([("sms_number_e164", "=", number)], limit=1)
+                vals_list.append(
+                    {
+                        "kind": "manual",
+                        "body": message.get("content") or "",
+                        "number": number,
+                        "partner_id": partner.id,
+                        "sms_uuid": number_info["uuid"],
+                        "state": "queued",
+                        "due_at": now,
+                        "expire_at": now + timedelta(hours=24),
+                        "company_id": company.id,
+                    }
+                )
+        rows = Message.create(vals_list)
+        rows._dispatch_batch(now)
+        return [row._odoo_sms_result() for row in rows]
 
 
 class ResCompany(models.Model):
@@ -42,6 +84,12 @@ class ResCompany(models.Model):
     clinic_sms_credits_per_part = fields.Float(
         "Credits per SMS part", default=1.0, digits=(16, 2), help="What one SMS part costs in credits."
     )
+    clinic_sms_route_odoo_sms = fields.Boolean(
+        "Send all of Odoo's SMS through the clinic gateway",
+        default=False,
+        help="When on, SMS sent from the chatter, the SMS composer or calendar alarms go through the "
+        "clinic's gateways and appear in the SMS log, with the same checks as reminders.",
+    )
     clinic_sms_credit_balance = fields.Float(
         "SMS credit balance", compute="_compute_clinic_sms_credit_balance", digits=(16, 2)
     )
@@ -69,6 +117,12 @@ class ResCompany(models.Model):
                 raise ValidationError(
                     self.env._("The default SMS gateway of %s belongs to another company.", company.name)
                 )
+
+    def _get_sms_api_class(self):
+        self.ensure_one()
+        if self.clinic_sms_route_odoo_sms and self.clinic_sms_enabled:
+            return ClinicSmsApi
+        return super()._get_sms_api_class()
 
     def _clinic_sms_settings(self):
         """The plain values the core needs for timing decisions."""

@@ -17,6 +17,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.clinic_sms_credits_per_part", readonly=False
     )
     clinic_sms_credit_balance = fields.Float(related="company_id.clinic_sms_credit_balance")
+    clinic_sms_route_odoo_sms = fields.Boolean(related="company_id.clinic_sms_route_odoo_sms", readonly=False)
 
     def action_clinic_sms_open_log(self):
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")

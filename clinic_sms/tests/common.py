@@ -59,6 +59,7 @@ class ClinicSmsCase(TransactionCase):
     def setUp(self):
         super().setUp()
         freezer = freeze_time(NOW)
+        self.freezer = freezer
         self.clock = freezer.start()
         self.addCleanup(freezer.stop)
         self.sent = []  # what the gateway was handed, in order
