@@ -24,6 +24,12 @@ What it does, in its own database (``clinic_bench``, dropped and created again o
    Target: clinic_sms dispatch time / Odoo's time for the same number of reminders at most 0.10,
    and the same number of queries for every full batch.
 4. Dispatch runs with nothing due: queries (target at most 5) and milliseconds.
+5. Dispatch through real HTTP to the local gateway emulator (``tools/gateway_emulator.py``, run in
+   this process on 127.0.0.1): the same N reminders queued again and sent by one ``_cron_dispatch()``
+   run (batch per transaction) through a GatewayAPI gateway (batch API: up to 500 messages per HTTP
+   request), then M of them (``--http-messages``, default 2,000) through a Twilio gateway (no batch
+   API: one HTTP request per message). Every message must end ``sent`` and reach the emulator exactly
+   once. Target: at least 1,000 messages per second with the batch API.
 
 No time is frozen: appointments are placed relative to the real clock, so the timings use the real
 clock too. Exit status 1 when a target is missed (``--no-check`` only reports).
@@ -55,6 +61,9 @@ ISSUE_ODOO_QUERIES_PER_REMINDER = 17
 TARGET_DISPATCH_RATIO = 0.10
 TARGET_PLANNING_RATIO = 1.30
 TARGET_IDLE_QUERIES = 5
+TARGET_HTTP_BATCH_RATE = 1000.0  # messages per second through real HTTP with GatewayAPI's batch API
+HTTP_BASE_URL = "http://127.0.0.1:8069"  # web.base.url for the callback URLs (nothing calls them here)
+TWILIO_SID = "AC" + "0" * 32
 
 MAIL_CONTEXT = {
     # the same for every appointment created here, with or without planning
@@ -92,6 +101,13 @@ def parse_args():
     )
     parser.add_argument("--create-batch", type=int, default=500, help="appointments per create() call")
     parser.add_argument("--idle-runs", type=int, default=5, help="dispatch runs with nothing due")
+    parser.add_argument(
+        "--http-messages",
+        type=int,
+        default=2000,
+        help="messages for the HTTP run without a batch API (Twilio, one request each), at most N;"
+        " 0: all N (default 2000)",
+    )
     parser.add_argument("--db", default="clinic_bench", help="database (dropped and created again)")
     parser.add_argument("--keep-db", action="store_true", help="reuse the database when it exists")
     parser.add_argument("--no-check", action="store_true", help="only report, never fail")
@@ -187,6 +203,30 @@ class Meter:
             self.queries += odoo.sql_db.sql_counter - q0
 
 
+@contextlib.contextmanager
+def timed_method(cls, name):
+    """Wall time of every call of method ``name`` on class ``cls`` within the block (a list)."""
+    original = getattr(cls, name)
+    shadowed = name in cls.__dict__
+    durations = []
+
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            durations.append(time.perf_counter() - t0)
+
+    setattr(cls, name, timed)
+    try:
+        yield durations
+    finally:
+        if shadowed:
+            setattr(cls, name, original)
+        else:
+            delattr(cls, name)
+
+
 def queries_now():
     import odoo.sql_db
 
@@ -194,8 +234,9 @@ def queries_now():
 
 
 def danish_mobiles(count):
-    """``count`` distinct numbers that clinic_sms.core.phone accepts, none ending in 0000 or 9999
-    (the test gateway refuses or delays those)."""
+    """``count`` distinct numbers that clinic_sms.core.phone accepts, none ending in 0000, 1111 or
+    9999 (the test gateway refuses or delays 0000 and 9999; the gateway emulator refuses 0000 and
+    1111, and GatewayAPI's one refused message makes the client resend its whole batch one by one)."""
     from odoo.addons.clinic_sms.core import phone
 
     numbers = []
@@ -203,7 +244,7 @@ def danish_mobiles(count):
         for i in range(100000):
             raw = f"+45 {prefix} {i // 10000 % 10}{i // 1000 % 10} {i // 100 % 10}{i // 10 % 10}{i % 10}1"
             result = phone.check(raw)
-            if result.state != phone.VALID or result.e164.endswith(("0000", "9999")):
+            if result.state != phone.VALID or result.e164.endswith(("0000", "1111", "9999")):
                 continue
             numbers.append(raw)
             if len(numbers) == count:
@@ -480,20 +521,22 @@ class Bench:
             "batch_seconds": [e[2] - s[2] for s, e in zip(starts, ends, strict=True)],
         }
 
-    def states_of_due(self):
+    def states_of_due(self, event_ids=None):
         self.env.invalidate_all()
         groups = self.env["clinic.sms.message"]._read_group(
-            [("event_id", "in", self.due_ids)], ["state"], ["__count"]
+            [("event_id", "in", self.due_ids if event_ids is None else event_ids)], ["state"], ["__count"]
         )
         return dict(groups)
 
-    def requeue_due(self):
-        """Put the dispatched reminders back in the queue, as they were before the run."""
+    def requeue_due(self, event_ids=None):
+        """Put the dispatched reminders (of ``event_ids``, default all N) back in the queue, as they
+        were before the run."""
+        event_ids = self.due_ids if event_ids is None else event_ids
         self.env.flush_all()
         self.cr.execute(
             """DELETE FROM clinic_sms_credit WHERE message_id IN
                    (SELECT id FROM clinic_sms_message WHERE event_id = ANY(%s))""",
-            [self.due_ids],
+            [event_ids],
         )
         self.cr.execute(
             """UPDATE clinic_sms_message SET state = 'queued', reason = NULL, error = NULL,
@@ -501,7 +544,7 @@ class Bench:
                       attempts = 0, gateway_id = NULL, provider_ref = NULL, sent_at = NULL,
                       delivered_at = NULL
                 WHERE event_id = ANY(%s)""",
-            [self.due_ids],
+            [event_ids],
         )
         self.commit()
         self.env.invalidate_all()
@@ -523,6 +566,95 @@ class Bench:
                 figures.append(self.dispatch(autocommit=autocommit))
             runs.append(figures)
         self.results["idle"] = runs
+
+    # ------------------------------------------------------------------ 5. real HTTP
+
+    def bench_http(self):
+        """The N due reminders sent again through real HTTP to the gateway emulator: all N through
+        GatewayAPI (batch API), then M of them through Twilio (one request per message)."""
+        sys.path.insert(0, str(REPO / "tools"))
+        from gateway_emulator import Emulator
+
+        env = self.env
+        params = env["ir.config_parameter"].sudo()
+        company = self.company
+        test_gateway = env.ref("clinic_sms.gateway_test")
+        Gateway = env["clinic.sms.gateway"]
+        gateway_class = type(Gateway)
+        twilio_n = min(self.args.http_messages or self.n, self.n)
+        old_base_url = params.get_param("web.base.url")
+        params.set_param("web.base.url", HTTP_BASE_URL)
+        runs = {}
+        with Emulator() as emu:
+            gateways = {
+                "gatewayapi": Gateway.create(
+                    {
+                        "name": "Bench GatewayAPI",
+                        "provider": "gatewayapi",
+                        "api_url": emu.url,
+                        "api_key": "token",
+                        "sender": "Clinic",
+                        "active": False,
+                    }
+                ),
+                "twilio": Gateway.create(
+                    {
+                        "name": "Bench Twilio",
+                        "provider": "twilio",
+                        "api_url": emu.url,
+                        "username": TWILIO_SID,
+                        "password": "secret-token",
+                        "sender": "+4570203040",
+                        "active": False,
+                    }
+                ),
+            }
+            try:
+                for provider, count in (("gatewayapi", self.n), ("twilio", twilio_n)):
+                    gateway = gateways[provider]
+                    event_ids = self.due_ids[:count]
+                    # only this gateway active, and the company's default: every message goes to it
+                    (test_gateway | Gateway.browse([g.id for g in gateways.values()])).active = False
+                    gateway.active = True
+                    company.clinic_sms_gateway_id = gateway
+                    self.requeue_due(event_ids)  # commits
+                    expected = {
+                        str(i) for i in env["clinic.sms.message"].search([("event_id", "in", event_ids)]).ids
+                    }
+                    emu.clear()
+                    with timed_method(gateway_class, "_clinic_sms_send") as send_seconds:
+                        run = self.dispatch(autocommit=True)
+                    accepted = emu.messages
+                    refs = [m.ref for m in accepted]
+                    run.update(
+                        messages=count,
+                        states=self.states_of_due(event_ids),
+                        requests=sum(1 for call in emu.calls if call == (provider, "send")),
+                        accepted=len(accepted),
+                        distinct=len(set(refs)),
+                        unexpected=len(set(refs) - expected) + sum(m.provider != provider for m in accepted),
+                        missing=len(expected - set(refs)),
+                        expected=len(expected),
+                        send_seconds=sum(send_seconds),
+                        send_calls=len(send_seconds),
+                    )
+                    run["ok"] = (
+                        run["states"] == {"sent": count}
+                        and run["expected"] == count
+                        and run["accepted"] == count
+                        and run["distinct"] == count
+                        and not run["unexpected"]
+                        and not run["missing"]
+                    )
+                    runs[provider] = run
+            finally:
+                env.invalidate_all()
+                Gateway.browse([g.id for g in gateways.values()]).active = False
+                test_gateway.active = True
+                company.clinic_sms_gateway_id = test_gateway
+                params.set_param("web.base.url", old_base_url or "")
+                self.commit()
+        self.results["http"] = runs
 
     # ------------------------------------------------------------------ 3. Odoo's calendar_sms
 
@@ -768,6 +900,82 @@ class Bench:
         log(f"   ({len(r['idle'][0])} runs each; target <= {TARGET_IDLE_QUERIES} queries)")
         self.check("nothing-due queries", idle_queries <= TARGET_IDLE_QUERIES, f"{idle_queries}")
 
+        # 5. real HTTP
+        h = r["http"]
+        batch, single = h["gatewayapi"], h["twilio"]
+        batch_rate = batch["messages"] / batch["seconds"]
+        single_rate = single["messages"] / single["seconds"]
+        log()
+        log(
+            "5. Dispatch through real HTTP to the local gateway emulator (tools/gateway_emulator.py,"
+            " in this process, 127.0.0.1)"
+        )
+        log(
+            f"   one _cron_dispatch() run, batch per transaction, of the reminders of section 2 queued"
+            f" again; Twilio on the first {single['messages']:,} of them"
+        )
+        rows = [
+            [
+                f"test gateway, no HTTP ({n:,}, section 2)",
+                f"{n:,}",
+                "0",
+                fmt_s(d["seconds"]),
+                fmt_ms(1000 * d["seconds"] / n),
+                "",
+                f"{n / d['seconds']:,.0f}",
+            ]
+        ]
+        for label, run in (
+            ("GatewayAPI, batch API (<= 500 per request)", batch),
+            ("Twilio, no batch API (1 request per message)", single),
+        ):
+            count = run["messages"]
+            rows.append(
+                [
+                    label,
+                    f"{count:,}",
+                    f"{run['requests']:,}",
+                    fmt_s(run["seconds"]),
+                    fmt_ms(1000 * run["seconds"] / count),
+                    f"{100 * run['send_seconds'] / run['seconds']:.0f} %",
+                    f"{count / run['seconds']:,.0f}",
+                ]
+            )
+        log(
+            table(
+                rows,
+                ["", "messages", "HTTP requests", "total", "per message", "in gateway call", "msg/s"],
+            )
+        )
+        log(
+            f"   batch / no batch: {batch_rate / single_rate:.2f} x the messages per second;"
+            f" target with the batch API >= {TARGET_HTTP_BATCH_RATE:,.0f} msg/s"
+        )
+        log(
+            "   in gateway call: share of the run inside clinic.sms.gateway._clinic_sms_send (client,"
+            " HTTP and the emulator's handling, which shares this process)"
+        )
+        for label, run in (("GatewayAPI", batch), ("Twilio", single)):
+            states = ", ".join(f"{k}: {v:,}" for k, v in sorted(run["states"].items()))
+            log(
+                f"   {label}: states after: {states}; emulator accepted {run['accepted']:,}"
+                f" ({run['distinct']:,} distinct refs, {run['missing']:,} missing,"
+                f" {run['unexpected']:,} unexpected) of {run['expected']:,}; {run['batches']} batches,"
+                f" {run['queries']:,} queries"
+            )
+            self.check(
+                f"HTTP dispatch via {label}: all sent, each accepted once",
+                run["ok"],
+                f"{run['states'].get('sent', 0):,} sent, {run['accepted']:,} accepted,"
+                f" {run['distinct']:,} distinct of {run['messages']:,}",
+            )
+        self.check(
+            "HTTP dispatch with the batch API",
+            batch_rate >= TARGET_HTTP_BATCH_RATE,
+            f"{batch_rate:,.0f} msg/s (without batch API {single_rate:,.0f} msg/s,"
+            f" ratio {batch_rate / single_rate:.2f})",
+        )
+
         log()
         log("Targets")
         for label, ok, detail in self.checks:
@@ -805,6 +1013,7 @@ def main():
             ("Odoo's calendar_sms cron", bench.bench_odoo),
             ("dispatch", bench.bench_dispatch),
             ("nothing due", bench.bench_idle),
+            ("dispatch through HTTP", bench.bench_http),
         ]
         for label, step in steps:
             t0 = time.perf_counter()
