@@ -153,7 +153,7 @@ def test_gatewayapi_asks_for_ucs2_only_when_the_text_is_not_gsm7(emu):
     assert [m.encoding for m in emu.messages] == ["UTF8", "UCS2"]
 
 
-def test_gatewayapi_refused_batch_is_resent_one_by_one(emu):
+def test_gatewayapi_refused_batch_is_resent_in_halves(emu):
     batch = [out(1), out(2, "+4520120000"), out(3, "+4520123457"), out(4, "+4520121111")]
     results = client_for("gatewayapi", emu).send(batch)
     assert [(r.status, r.reason) for r in results] == [
@@ -165,7 +165,16 @@ def test_gatewayapi_refused_batch_is_resent_one_by_one(emu):
     assert "0x0308" in results[1].error and "0x0215" in results[3].error
     assert all("4520120000" not in r.error and "4520121111" not in r.error for r in results)
     assert sorted(m.ref for m in emu.messages) == ["1", "3"]
-    assert len(emu.calls) == 5  # the refused batch, then one request per message
+    assert len(emu.calls) == 7  # the refused batch, its two refused halves, then their four quarters
+
+
+def test_gatewayapi_one_bad_number_in_a_big_batch_costs_few_requests(emu):
+    batch = [out(i, f"+452{i:07d}") for i in range(1, 501)]
+    batch[137] = out(138, "+4520120000")  # refused as invalid by the emulator
+    results = client_for("gatewayapi", emu).send(batch)
+    assert [r.ref for r in results if r.status != gw.SENT] == ["138"]
+    assert len(emu.messages) == 499
+    assert len(emu.calls) <= 2 * 9 + 1  # halving: about 2·log2(500), not 500
 
 
 def test_gatewayapi_refuses_a_number_that_is_not_e164_without_calling(emu):
