@@ -97,6 +97,19 @@ odoo() {
 
 cmd=${1:-}
 shift || true
+# The end-to-end gateway tests run a real Kannel (bearerbox, smsbox and the fake SMSC of
+# kannel-extras). Installed from Debian when missing and allowed; otherwise the tests fail saying so.
+need_kannel() {
+  if command -v bearerbox >/dev/null && [ -x /usr/lib/kannel/test/fakesmsc ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "clinic_sms: installing the Debian packages kannel and kannel-extras for the gateway tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras >/dev/null
+  else
+    echo "clinic_sms: Kannel is missing; the Kannel tests will fail (sudo apt-get install kannel kannel-extras)" >&2
+  fi
+}
+
 case "$cmd" in
   venv) need_venv ;;
   demo)
@@ -121,7 +134,7 @@ PY
       --db-filter="^$DEMO_DB\$" --http-interface=127.0.0.1 --http-port="$HTTP_PORT" "$@"
     ;;
   test)
-    need_venv; need_pg
+    need_venv; need_pg; need_kannel
     VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/run_tests.sh" "$@"
     ;;
   lint)

@@ -165,6 +165,20 @@ class ProviderWebhooks(ClinicSmsCase):
             self.assertEqual(response.status_code, 400)
         self.assertEqual(message.state, "sent")
 
+    def test_send_test_sms_says_what_happened(self):
+        self.env.user.partner_id.phone = "+45 29 87 65 43"
+        params = self.provider_gateway.action_send_test()["params"]
+        self.assertEqual(params["type"], "success", params["message"])
+        self.assertIn("+45****6543", params["message"], "the number is shown masked")
+        self.assertEqual([m.number for m in self.emu.messages], ["+4529876543"])
+        self.emu.fail("500", times=1)
+        params = self.provider_gateway.action_send_test()["params"]
+        self.assertEqual(params["type"], "warning")
+        self.assertIn("HTTP 500", params["message"])
+        self.env.user.partner_id.phone = "+45 29 87 00 00"  # the emulator refuses …0000 as invalid
+        params = self.provider_gateway.action_send_test()["params"]
+        self.assertEqual(params["type"], "danger")
+
     # ------------------------------------------------------------------ replies
 
     def test_replies_in_every_language(self):
