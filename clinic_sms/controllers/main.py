@@ -7,6 +7,7 @@ is answered 2xx (the provider would otherwise retry it for hours) and ignored.
 """
 
 import logging
+import re
 
 from werkzeug.exceptions import NotFound
 
@@ -16,6 +17,25 @@ from odoo.http import request
 from ..core import gateway as gw
 
 _logger = logging.getLogger(__name__)
+
+#: A webhook path in a request line: the token and the query string (SMSAPI reports by GET with
+#: the patient's number, Kannel's get-url carries the reply's text) must not reach the access log.
+_WEBHOOK_PATH = re.compile(r"(/clinic_sms/(?:dlr|inbound)/\d+/)[^\s?#]*(?:\?[^\s#]*)?")
+
+
+class HideWebhookSecrets(logging.Filter):
+    """Rewrites the access-log line of a webhook request to ``/clinic_sms/dlr/<id>/***``."""
+
+    def filter(self, record):
+        args = record.args
+        if isinstance(args, tuple) and args and isinstance(args[0], str) and "/clinic_sms/" in args[0]:
+            record.args = (_WEBHOOK_PATH.sub(r"\1***", args[0]), *args[1:])
+        return True
+
+
+_werkzeug_logger = logging.getLogger("werkzeug")
+if not any(isinstance(f, HideWebhookSecrets) for f in _werkzeug_logger.filters):
+    _werkzeug_logger.addFilter(HideWebhookSecrets())
 
 
 class ClinicSmsWebhook(http.Controller):

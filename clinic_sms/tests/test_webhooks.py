@@ -64,3 +64,24 @@ class TestWebhooks(ClinicSmsCase, HttpCase):
         self.post_json(self.inbound_url(), {"from": self.patient.sms_number_e164, "text": "yes please"})
         attendee = event.attendee_ids.filtered(lambda a: a.partner_id == self.patient)
         self.assertEqual(attendee.state, "accepted")
+
+    def test_access_log_hides_token_and_query(self):
+        import logging
+
+        from odoo.addons.clinic_sms.controllers.main import HideWebhookSecrets
+
+        line = "GET /clinic_sms/dlr/7/s3cr3t-token?MsgId=1&to=48601234567&status=404 HTTP/1.1"
+        record = logging.LogRecord(
+            "werkzeug", logging.INFO, __file__, 1, '"%s" %s %s', (line, "200", "-"), None
+        )
+        self.assertTrue(HideWebhookSecrets().filter(record))
+        self.assertEqual(record.getMessage(), '"GET /clinic_sms/dlr/7/*** HTTP/1.1" 200 -')
+        other = logging.LogRecord(
+            "werkzeug", logging.INFO, __file__, 1, '"%s" %s %s', ("GET /odoo HTTP/1.1", 200, 1), None
+        )
+        HideWebhookSecrets().filter(other)
+        self.assertEqual(other.getMessage(), '"GET /odoo HTTP/1.1" 200 1')
+        self.assertTrue(
+            any(isinstance(f, HideWebhookSecrets) for f in logging.getLogger("werkzeug").filters),
+            "installed on Odoo's access log",
+        )
