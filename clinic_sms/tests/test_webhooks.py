@@ -1,8 +1,10 @@
 import json
+import logging
 from datetime import datetime
 
 from odoo.tests import HttpCase, tagged
 
+from ..controllers.main import HideWebhookSecrets
 from .common import ClinicSmsCase
 
 
@@ -66,10 +68,6 @@ class TestWebhooks(ClinicSmsCase, HttpCase):
         self.assertEqual(attendee.state, "accepted")
 
     def test_access_log_hides_token_and_query(self):
-        import logging
-
-        from odoo.addons.clinic_sms.controllers.main import HideWebhookSecrets
-
         line = "GET /clinic_sms/dlr/7/s3cr3t-token?MsgId=1&to=48601234567&status=404 HTTP/1.1"
         record = logging.LogRecord(
             "werkzeug", logging.INFO, __file__, 1, '"%s" %s %s', (line, "200", "-"), None
