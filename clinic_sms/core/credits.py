@@ -1,0 +1,58 @@
+"""Credits: what a message costs, which month it belongs to, how a cost is split between the month's
+allowance and purchased packs, and the warning thresholds.
+
+Plain values only: ``now`` is a naive UTC datetime (Odoo's), time zones are IANA names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+def cost(parts: int, number: str, per_part: float, prices: Mapping[str, float] | None = None) -> float:
+    """Credits for a message of ``parts`` parts to ``number`` (E.164): the price of the longest
+    prefix in ``prices`` that the number starts with, else ``per_part``, times the parts."""
+    rate = per_part
+    best = ""
+    for prefix, price in (prices or {}).items():
+        if number.startswith(prefix) and len(prefix) > len(best):
+            best, rate = prefix, price
+    return round(max(parts, 0) * rate, 2)
+
+
+def split(amount: float, allowance_left: float) -> tuple[float, float]:
+    """How a cost of ``amount`` is paid: (from the allowance, from packs). The allowance goes first."""
+    from_allowance = round(min(amount, max(allowance_left, 0.0)), 2)
+    return from_allowance, round(amount - from_allowance, 2)
+
+
+def month_of(now: datetime, tz: str) -> tuple[str, datetime]:
+    """The month ``now`` (naive UTC) falls in at the clinic (``"2027-03"``) and when that month
+    began, as a naive UTC datetime (midnight on the 1st, clinic time)."""
+    zone = ZoneInfo(tz or "UTC")
+    local = now.replace(tzinfo=timezone.utc).astimezone(zone)
+    start = datetime(local.year, local.month, 1, tzinfo=zone)
+    return f"{local.year:04d}-{local.month:02d}", start.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def parse_thresholds(text: str, strict: bool = False) -> list[float]:
+    """``"50, 30,0"`` → ``[50.0, 30.0, 0.0]`` (highest first, no duplicates). Bad items raise
+    ValueError when ``strict``, else are ignored."""
+    values = set()
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            values.add(float(item))
+        except ValueError:
+            if strict:
+                raise
+    return sorted(values, reverse=True)
+
+
+def format_number(value: float) -> str:
+    """50.0 → "50", 12.5 → "12.5"."""
+    return f"{value:g}"

@@ -1,0 +1,49 @@
+from datetime import datetime
+
+import pytest
+
+from core import credits
+
+
+def test_cost_by_parts_and_default_rate():
+    assert credits.cost(1, "+4520123456", 1.0) == 1.0
+    assert credits.cost(3, "+4520123456", 0.5) == 1.5
+    assert credits.cost(0, "+4520123456", 1.0) == 0.0
+
+
+def test_cost_uses_the_longest_matching_prefix():
+    prices = {"+48": 2.0, "+4850": 3.0, "+46": 1.5}
+    assert credits.cost(2, "+48601234567", 1.0, prices) == 4.0
+    assert credits.cost(2, "+48501234567", 1.0, prices) == 6.0
+    assert credits.cost(2, "+4520123456", 1.0, prices) == 2.0
+
+
+@pytest.mark.parametrize(
+    ("amount", "left", "expected"),
+    [(2, 10, (2, 0)), (2, 1, (1, 1)), (2, 0, (0, 2)), (2, -3, (0, 2)), (1.5, 1.25, (1.25, 0.25))],
+)
+def test_split_takes_the_allowance_first(amount, left, expected):
+    assert credits.split(amount, left) == expected
+
+
+def test_month_in_the_clinic_time_zone():
+    # 31 January 23:30 UTC is already 1 February in Copenhagen (UTC+1).
+    period, start = credits.month_of(datetime(2027, 1, 31, 23, 30), "Europe/Copenhagen")
+    assert period == "2027-02"
+    assert start == datetime(2027, 1, 31, 23, 0)
+    # In summer time the month starts at 22:00 UTC the day before.
+    assert credits.month_of(datetime(2027, 7, 15), "Europe/Copenhagen") == (
+        "2027-07",
+        datetime(2027, 6, 30, 22, 0),
+    )
+    assert credits.month_of(datetime(2027, 1, 31, 23, 30), "UTC")[0] == "2027-01"
+
+
+def test_thresholds():
+    assert credits.parse_thresholds("50, 30,0") == [50.0, 30.0, 0.0]
+    assert credits.parse_thresholds("30,50,30") == [50.0, 30.0]
+    assert credits.parse_thresholds("") == []
+    assert credits.parse_thresholds("50,x") == [50.0]
+    with pytest.raises(ValueError):
+        credits.parse_thresholds("50,x", strict=True)
+    assert credits.format_number(50.0) == "50" and credits.format_number(12.5) == "12.5"
