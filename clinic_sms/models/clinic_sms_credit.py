@@ -31,8 +31,42 @@ class ClinicSmsCredit(models.Model):
     amount = fields.Float(
         required=True, digits=(16, 2), readonly=True, help="Credits granted (+) or used (-)."
     )
+    allowance_amount = fields.Float(
+        "From the allowance",
+        digits=(16, 2),
+        readonly=True,
+        help="The part of the amount that belongs to the month's allowance; the rest belongs to "
+        "purchased packs, which roll over.",
+    )
+    period = fields.Char(
+        readonly=True, help="The month (YYYY-MM, clinic time) an allowance was granted for or lapsed in."
+    )
+    price = fields.Monetary(readonly=True, help="What a purchased pack cost.")
+    currency_id = fields.Many2one(related="company_id.currency_id")
     message_id = fields.Many2one("clinic.sms.message", index="btree_not_null", ondelete="set null")
+    message_kind = fields.Selection(
+        related="message_id.kind", string="Message kind", store=True, readonly=True
+    )
+    user_id = fields.Many2one(
+        related="message_id.user_id", string="Practitioner", store=True, readonly=True, index="btree_not_null"
+    )
+    parts = fields.Integer(readonly=True, help="SMS parts of the message (consumption and refunds).")
     note = fields.Char()
+
+    _period_once = models.UniqueIndex(
+        "(company_id, kind, period) WHERE kind IN ('allowance', 'lapse')",
+        "This month's allowance was already granted (or lapsed).",
+    )
+
+    def init(self):
+        # One row per company: written by whoever spends or grants its credits, as a lock, and
+        # where the month last granted and the thresholds warned are kept (res.company
+        # _clinic_sms_credit_lock).
+        self.env.cr.execute(
+            "CREATE TABLE IF NOT EXISTS clinic_sms_credit_state"
+            " (company_id integer PRIMARY KEY REFERENCES res_company(id) ON DELETE CASCADE,"
+            " period varchar, warned varchar)"
+        )
 
     @api.depends("kind", "amount")
     def _compute_display_name(self):

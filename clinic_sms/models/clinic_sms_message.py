@@ -7,6 +7,7 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
+from ..core import credits as credit_rules
 from ..core import gateway as gw
 from ..core import phone, placeholders, planner, replies, segments
 from ..core.exceptions import TemplateError
@@ -281,7 +282,8 @@ class ClinicSmsMessage(models.Model):
             number = message._destination()
             ready.append((message, number, body, segments.count_parts(body)))
 
-        ready = self._reserve_credits(ready, updates, now)
+        costs = {item[0].id: item[0].company_id._clinic_sms_cost(item[1], item[3].parts) for item in ready}
+        ready, reserved = self._reserve_credits(ready, costs, updates, now)
         routes = {}  # company -> its active gateways in order
         pending = []  # (item, candidate gateways, index of the one to try)
         for item in ready:
@@ -305,7 +307,7 @@ class ClinicSmsMessage(models.Model):
                 continue
             pending.append((item, candidates, 0))
 
-        consumption = []
+        delivered = []  # items the gateways took
         handed = 0
         # Each round hands every pending message to its current gateway; a temporary failure moves
         # the message on to the next gateway that serves its number, in the same run.
@@ -327,24 +329,12 @@ class ClinicSmsMessage(models.Model):
                     if result.status == gw.TEMPORARY and index + 1 < len(candidates):
                         pending.append((item, candidates, index + 1))
                         continue
-                    values = self._result_values(item, gateway, result, now)
-                    if values.get("credits"):
-                        consumption.append((item[0], values["credits"]))
+                    values = self._result_values(item, gateway, result, now, costs[item[0].id])
+                    if result.status in (gw.SENT, gw.DELIVERED):
+                        delivered.append(item)
                     updates[item[0].id] = values
         self._write_rows(updates, now)
-        if consumption:
-            self.env["clinic.sms.credit"].sudo().create(
-                [
-                    {
-                        "company_id": message.company_id.id,
-                        "date": now,
-                        "kind": "consumption",
-                        "amount": -credits,
-                        "message_id": message.id,
-                    }
-                    for message, credits in consumption
-                ]
-            )
+        self._settle_credits(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
 
@@ -402,7 +392,7 @@ class ClinicSmsMessage(models.Model):
                     )._action_update_from_provider_error(result["state"])
 
     @api.model
-    def _result_values(self, item, gateway, result, now):
+    def _result_values(self, item, gateway, result, now, cost):
         """The write values for a message after ``gateway`` answered ``result`` for it."""
         message, number, body, parts = item
         values = {
@@ -421,7 +411,7 @@ class ClinicSmsMessage(models.Model):
                 sent_at=now,
                 delivered_at=now if result.status == gw.DELIVERED else False,
                 provider_ref=result.provider_ref or False,
-                credits=parts.parts * message.company_id.clinic_sms_credits_per_part,
+                credits=cost,
             )
         elif result.status == gw.TEMPORARY:
             retry = gw.backoff(message.attempts + 1, to_aware(now), result.retry_after)
@@ -504,36 +494,94 @@ class ClinicSmsMessage(models.Model):
             return {"reason": "outside_window", "due_at": to_naive(opens)}
         return None
 
-    def _reserve_credits(self, ready, updates, now):
-        """Keep the messages the companies' balances pay for when their credit check is on."""
+    @api.model
+    def _lock_credits(self, companies, now):
+        """Make this transaction the only one spending ``companies``' credits until it ends, and
+        answer their balances {company id: (balance, allowance part)} read after the lock.
+
+        (``res.company._clinic_sms_credit_lock``; the month's allowance is rolled first).
+        """
+        companies._clinic_sms_credit_roll(now)
+        return companies._clinic_sms_balances()
+
+    def _reserve_credits(self, ready, costs, updates, now):
+        """Pay in advance, from the ledger, for the messages of companies whose credit check is on.
+
+        Answers the items that may go and {message id: part paid from the allowance} of what was
+        reserved; what the balance cannot pay waits with the reason ``no_credit``.
+        """
         checked = {m.company_id for m, *_ in ready if m.company_id.clinic_sms_credit_check}
         if not checked:
-            return ready
-        companies = self.env["res.company"].browse([c.id for c in checked])
-        # One dispatcher at a time spends a company's credits.
-        self.env.cr.execute(
-            "SELECT id FROM res_company WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(companies.ids)]
-        )
-        companies.invalidate_recordset(["clinic_sms_credit_balance"])
-        balance = {c.id: c.clinic_sms_credit_balance for c in companies}
-        kept = []
+            return ready, {}
+        companies = self.env["res.company"].sudo().browse(sorted(c.id for c in checked))
+        balances = {cid: list(values) for cid, values in self._lock_credits(companies, now).items()}
+        kept, reserved, lines = [], {}, []
         for item in ready:
-            message, _number, _body, parts = item
+            message = item[0]
             company = message.company_id
-            if company.id not in balance:
+            if company not in checked:
                 kept.append(item)
                 continue
-            cost = parts.parts * company.clinic_sms_credits_per_part
-            if cost <= balance[company.id]:
-                balance[company.id] -= cost
-                kept.append(item)
-            else:
+            balance = balances.setdefault(company.id, [0.0, 0.0])
+            cost = costs[message.id]
+            if cost > balance[0] + 1e-9:
                 updates[message.id] = {
                     "reason": "no_credit",
                     "error": self.env._("The credit balance does not pay for this message."),
                     "due_at": now + NO_CREDIT_RETRY,
                 }
-        return kept
+                continue
+            from_allowance, _from_packs = credit_rules.split(cost, balance[1])
+            balance[0] -= cost
+            balance[1] -= from_allowance
+            reserved[message.id] = from_allowance
+            lines.append(self._credit_line(item, "consumption", -cost, -from_allowance, now))
+            kept.append(item)
+        if lines:
+            self.env["clinic.sms.credit"].sudo().create(lines)
+        return kept, reserved
+
+    def _settle_credits(self, ready, delivered, reserved, costs, now):
+        """After sending: refund what was reserved for messages the gateways did not take, and
+        charge the messages of companies without the credit check. Then warn on low balances."""
+        taken = {item[0].id for item in delivered}
+        lines = [
+            self._credit_line(item, "refund", costs[item[0].id], reserved[item[0].id], now)
+            for item in ready
+            if item[0].id in reserved and item[0].id not in taken
+        ]
+        unpaid = [item for item in delivered if item[0].id not in reserved and costs[item[0].id]]
+        if unpaid:
+            companies = (
+                self.env["res.company"].sudo().browse(sorted({item[0].company_id.id for item in unpaid}))
+            )
+            balances = {cid: list(values) for cid, values in self._lock_credits(companies, now).items()}
+            for item in unpaid:
+                balance = balances.setdefault(item[0].company_id.id, [0.0, 0.0])
+                cost = costs[item[0].id]
+                from_allowance, _from_packs = credit_rules.split(cost, balance[1])
+                balance[1] -= from_allowance
+                lines.append(self._credit_line(item, "consumption", -cost, -from_allowance, now))
+        if lines:
+            self.env["clinic.sms.credit"].sudo().create(lines)
+        touched = {item[0].company_id.id for item in ready if item[0].id in reserved} | {
+            item[0].company_id.id for item in unpaid
+        }
+        if touched:
+            self.env["res.company"].sudo().browse(sorted(touched))._clinic_sms_check_credit_thresholds()
+
+    @api.model
+    def _credit_line(self, item, kind, amount, allowance_amount, now):
+        message, _number, _body, parts = item
+        return {
+            "company_id": message.company_id.id,
+            "date": now,
+            "kind": kind,
+            "amount": amount,
+            "allowance_amount": allowance_amount,
+            "message_id": message.id,
+            "parts": parts.parts,
+        }
 
     def _render_values(self):
         """Placeholder values for this message, read now (not when it was planned)."""

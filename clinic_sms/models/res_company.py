@@ -5,6 +5,8 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.sms.tools.sms_api import SmsApiBase
 from odoo.exceptions import ValidationError
 
+from ..core import credits
+
 #: clinic.sms.message state → the state Odoo's sms.sms understands (see sms.sms._send_with_api).
 ODOO_SMS_STATE = {"sent": "success", "buffered": "success", "delivered": "delivered"}
 
@@ -93,6 +95,41 @@ class ResCompany(models.Model):
     clinic_sms_credit_balance = fields.Float(
         "SMS credit balance", compute="_compute_clinic_sms_credit_balance", digits=(16, 2)
     )
+    clinic_sms_allowance_balance = fields.Float(
+        "Left of this month's allowance", compute="_compute_clinic_sms_credit_balance", digits=(16, 2)
+    )
+    clinic_sms_pack_balance = fields.Float(
+        "Left of purchased packs", compute="_compute_clinic_sms_credit_balance", digits=(16, 2)
+    )
+    clinic_sms_credit_low = fields.Boolean(
+        "SMS credits low",
+        compute="_compute_clinic_sms_credit_balance",
+        help="The balance is at or below the highest warning threshold.",
+    )
+    clinic_sms_monthly_allowance = fields.Float(
+        "Monthly SMS allowance",
+        digits=(16, 2),
+        default=0.0,
+        help="Credits granted on the first day of every month (clinic time); what is left at the end "
+        "of the month lapses. Purchased packs roll over and are used only after the allowance.",
+    )
+    clinic_sms_credit_thresholds = fields.Char(
+        "Warn at balances",
+        default="50,30,0",
+        help="Comma-separated balances at which the Clinic SMS administrators are warned by e-mail "
+        "(once each time the balance falls to one).",
+    )
+    clinic_sms_credit_warned = fields.Char(
+        "Thresholds warned",
+        compute="_compute_clinic_sms_credit_warned",
+        help="The warning thresholds the balance is at or below (each was warned once).",
+    )
+    clinic_sms_credit_price_ids = fields.One2many(
+        "clinic.sms.credit.price",
+        "company_id",
+        "Prices by country",
+        help="Credits per SMS part for numbers starting with a prefix, instead of the default.",
+    )
 
     _clinic_sms_window_valid = models.Constraint(
         "CHECK (clinic_sms_window_start >= 0 AND clinic_sms_window_end <= 24"
@@ -101,13 +138,178 @@ class ResCompany(models.Model):
     )
 
     def _compute_clinic_sms_credit_balance(self):
-        balances = dict(
-            self.env["clinic.sms.credit"]
-            .sudo()
-            ._read_group([("company_id", "in", self.ids)], ["company_id"], ["amount:sum"])
-        )
+        balances = self._clinic_sms_balances()
         for company in self:
-            company.clinic_sms_credit_balance = balances.get(company._origin, 0.0)
+            total, allowance = balances.get(company._origin.id, (0.0, 0.0))
+            company.clinic_sms_credit_balance = total
+            company.clinic_sms_allowance_balance = allowance
+            company.clinic_sms_pack_balance = total - allowance
+            thresholds = company._clinic_sms_thresholds()
+            company.clinic_sms_credit_low = bool(thresholds) and total <= max(thresholds)
+
+    def _clinic_sms_balances(self):
+        """{company id: (balance, part of it that is this month's allowance)}, read now, in one query."""
+        ids = [c.id for c in self._origin if c.id]
+        if not ids:
+            return {}
+        self.env["clinic.sms.credit"].flush_model(["company_id", "amount", "allowance_amount"])
+        self.env.cr.execute(
+            """SELECT company_id, COALESCE(SUM(amount), 0), COALESCE(SUM(allowance_amount), 0)
+                 FROM clinic_sms_credit WHERE company_id = ANY(%s) GROUP BY company_id""",
+            [ids],
+        )
+        return {row[0]: (float(row[1]), float(row[2])) for row in self.env.cr.fetchall()}
+
+    def _clinic_sms_thresholds(self):
+        self.ensure_one()
+        return credits.parse_thresholds(self.clinic_sms_credit_thresholds or "")
+
+    @api.constrains("clinic_sms_credit_thresholds", "clinic_sms_monthly_allowance")
+    def _check_clinic_sms_credit_settings(self):
+        for company in self:
+            try:
+                credits.parse_thresholds(company.clinic_sms_credit_thresholds or "", strict=True)
+            except ValueError:
+                raise ValidationError(
+                    self.env._("The warning thresholds must be numbers separated by commas, e.g. 50,30,0.")
+                ) from None
+            if company.clinic_sms_monthly_allowance < 0:
+                raise ValidationError(self.env._("The monthly allowance cannot be negative."))
+
+    def _clinic_sms_cost(self, number, parts):
+        """Credits one message of ``parts`` parts to ``number`` costs (the longest matching prefix's
+        price, else the company's credits per part)."""
+        self.ensure_one()
+        prices = {p.prefix.strip(): p.credits_per_part for p in self.clinic_sms_credit_price_ids}
+        return credits.cost(parts, number or "", self.clinic_sms_credits_per_part, prices)
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "clinic_sms_monthly_allowance" in vals and self.ids:
+            # A new allowance counts from now: the next roll grants this month's if none was.
+            self.env.cr.execute(
+                "UPDATE clinic_sms_credit_state SET period = NULL WHERE company_id = ANY(%s)", [self.ids]
+            )
+        return result
+
+    def _compute_clinic_sms_credit_warned(self):
+        ids = [c.id for c in self._origin if c.id]
+        self.env.cr.execute(
+            "SELECT company_id, warned FROM clinic_sms_credit_state WHERE company_id = ANY(%s)", [ids]
+        )
+        warned = dict(self.env.cr.fetchall())
+        for company in self:
+            company.clinic_sms_credit_warned = warned.get(company._origin.id) or False
+
+    def _clinic_sms_credit_lock(self):
+        """Make this transaction the only one changing these companies' credits until it ends;
+        answer {company id: (month last granted, thresholds warned)}.
+
+        The state lives in ``clinic_sms_credit_state``, one row per company, written here (not a
+        mere ``FOR UPDATE``): a dispatcher in READ COMMITTED waits and then reads the other's
+        committed ledger lines; one in REPEATABLE READ that started before the other committed
+        fails with a serialization error instead of spending from a stale balance (Odoo retries
+        it). A table of its own rather than the company row, so that editing a company never waits
+        for a dispatcher and a dispatcher never waits for a form.
+        """
+        ids = sorted(c.id for c in self)
+        if not ids:
+            return {}
+        self.env.cr.execute(
+            """INSERT INTO clinic_sms_credit_state (company_id) SELECT unnest(%s::int[])
+               ON CONFLICT (company_id) DO UPDATE SET company_id = EXCLUDED.company_id
+               RETURNING company_id, period, warned""",
+            [ids],
+        )
+        return {row[0]: (row[1], row[2]) for row in self.env.cr.fetchall()}
+
+    def _clinic_sms_credit_roll(self, now=None):
+        """Lock the companies' credits, then lapse last month's unused allowance and grant this
+        month's, in the clinic's time zone, when the month has changed since the last grant.
+
+        Idempotent (a unique index allows one allowance and one lapse per company and month) and
+        called before credits are counted, so the allowance of a month that has ended is never
+        spent even when the hourly cron has not run yet.
+        """
+        now = now or fields.Datetime.now()
+        states = self._clinic_sms_credit_lock()
+        Credit = self.env["clinic.sms.credit"].sudo()
+        lines, rolled = [], []
+        for company in self:
+            period, start = credits.month_of(now, company.clinic_sms_tz or "UTC")
+            if states.get(company.id, (None, None))[0] == period:
+                continue
+            rolled.append((company.id, period))
+            _total, allowance_left = company._clinic_sms_balances().get(company.id, (0.0, 0.0))
+            done = set(
+                Credit.search([("company_id", "=", company.id), ("period", "=", period)]).mapped("kind")
+            )
+            if allowance_left > 0 and "lapse" not in done:
+                lines.append(
+                    {
+                        "company_id": company.id,
+                        "kind": "lapse",
+                        "period": period,
+                        "date": start,
+                        "amount": -allowance_left,
+                        "allowance_amount": -allowance_left,
+                    }
+                )
+            allowance = company.clinic_sms_monthly_allowance
+            if allowance > 0 and "allowance" not in done:
+                lines.append(
+                    {
+                        "company_id": company.id,
+                        "kind": "allowance",
+                        "period": period,
+                        "date": start,
+                        "amount": allowance,
+                        "allowance_amount": allowance,
+                    }
+                )
+        if lines:
+            Credit.create(lines)
+        for company_id, period in rolled:
+            self.env.cr.execute(
+                "UPDATE clinic_sms_credit_state SET period = %s WHERE company_id = %s", [period, company_id]
+            )
+
+    @api.model
+    def _cron_clinic_sms_credits(self):
+        """Hourly: month changes (allowance, lapse) and low-balance warnings of every company."""
+        companies = self.sudo().search([("clinic_sms_enabled", "=", True)])
+        companies._clinic_sms_credit_roll()
+        companies._clinic_sms_check_credit_thresholds()
+
+    def _clinic_sms_check_credit_thresholds(self):
+        """Warn the Clinic SMS administrators once each time the balance falls to a threshold."""
+        states = self._clinic_sms_credit_lock()
+        balances = self._clinic_sms_balances()
+        template = self.env.ref("clinic_sms.mail_template_credit_low", raise_if_not_found=False)
+        for company in self:
+            total = balances.get(company.id, (0.0, 0.0))[0]
+            crossed = [t for t in company._clinic_sms_thresholds() if total <= t]
+            before = states.get(company.id, (None, None))[1] or ""
+            new = sorted(set(crossed) - set(credits.parse_thresholds(before)))
+            text = ",".join(credits.format_number(t) for t in sorted(crossed, reverse=True))
+            if text != before:
+                self.env.cr.execute(
+                    "UPDATE clinic_sms_credit_state SET warned = %s WHERE company_id = %s", [text, company.id]
+                )
+                company.invalidate_recordset(["clinic_sms_credit_warned"])
+            if new and template:
+                template.sudo().with_context(
+                    clinic_sms_balance=total, clinic_sms_threshold=min(new)
+                ).send_mail(company.id)
+
+    def _clinic_sms_admin_emails(self):
+        """The e-mail addresses of the Clinic SMS administrators of this company."""
+        self.ensure_one()
+        group = self.env.ref("clinic_sms.group_clinic_sms_manager")
+        users = group.sudo().all_user_ids.filtered(
+            lambda u: u.active and u.email and self in u.company_ids and not u.share
+        )
+        return ",".join(users.mapped("email_formatted"))
 
     @api.constrains("clinic_sms_gateway_id")
     def _check_clinic_sms_gateway(self):

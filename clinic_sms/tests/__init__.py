@@ -1,7 +1,17 @@
 from . import (
     test_birthday,
+    test_credit_ui,
+    test_credits,
     test_dispatch,
+    test_faults,
+    test_kannel,
+    test_odoo_sms,
     test_planning,
+    test_provider_webhooks,
+    test_replies,
+    test_reports,
+    test_routing,
     test_security,
     test_template,
+    test_webhooks,
 )

@@ -241,6 +241,7 @@ class TestConcurrentDispatch(ClinicSmsCase):
             with registry.cursor() as cr:
                 cr.execute("DELETE FROM clinic_sms_credit WHERE message_id = ANY(%s)", [ids])
                 cr.execute("DELETE FROM clinic_sms_message WHERE id = ANY(%s)", [ids])
+                cr.execute("DELETE FROM clinic_sms_credit_state")  # the month and warnings it committed
                 cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partner_ids])
 
         self.addCleanup(cleanup)
