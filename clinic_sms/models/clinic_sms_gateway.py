@@ -59,6 +59,9 @@ class ClinicSmsGateway(models.Model):
     can_poll = fields.Boolean("Answers status questions", compute="_compute_capabilities")
     receives_inbound = fields.Boolean("Passes on replies", compute="_compute_capabilities")
     message_count = fields.Integer("Messages", compute="_compute_message_count")
+    credit_balance = fields.Float(
+        "Credits", compute="_compute_credit_balance", digits=(16, 2), help="The company's SMS credit balance."
+    )
 
     _timeout_positive = models.Constraint(
         "CHECK (timeout IS NULL OR (timeout > 0 AND timeout <= 120))",
@@ -139,6 +142,10 @@ class ClinicSmsGateway(models.Model):
         )
         for gateway in self:
             gateway.message_count = counts.get(gateway._origin, 0)
+
+    def _compute_credit_balance(self):
+        for gateway in self:
+            gateway.credit_balance = (gateway.company_id or self.env.company).clinic_sms_credit_balance
 
     def _clinic_sms_client(self):
         """The core client for this gateway, with its credentials and webhook URLs."""

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -17,7 +17,46 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.clinic_sms_credits_per_part", readonly=False
     )
     clinic_sms_credit_balance = fields.Float(related="company_id.clinic_sms_credit_balance")
+    clinic_sms_allowance_balance = fields.Float(related="company_id.clinic_sms_allowance_balance")
+    clinic_sms_pack_balance = fields.Float(related="company_id.clinic_sms_pack_balance")
+    clinic_sms_credit_low = fields.Boolean(related="company_id.clinic_sms_credit_low")
+    clinic_sms_monthly_allowance = fields.Float(
+        related="company_id.clinic_sms_monthly_allowance", readonly=False
+    )
+    clinic_sms_credit_thresholds = fields.Char(
+        related="company_id.clinic_sms_credit_thresholds", readonly=False
+    )
+    clinic_sms_credit_price_count = fields.Integer(
+        "Prices by country", compute="_compute_clinic_sms_credit_price_count"
+    )
     clinic_sms_route_odoo_sms = fields.Boolean(related="company_id.clinic_sms_route_odoo_sms", readonly=False)
+
+    @api.depends("company_id")
+    def _compute_clinic_sms_credit_price_count(self):
+        for settings in self:
+            settings.clinic_sms_credit_price_count = len(settings.company_id.clinic_sms_credit_price_ids)
+
+    @api.onchange("clinic_sms_monthly_allowance")
+    def _onchange_clinic_sms_monthly_allowance(self):
+        """Turning an allowance on while credits are not checked offers to check them: without the
+        check, SMS keep going out once the allowance is used up."""
+        before = self.company_id._origin.clinic_sms_monthly_allowance
+        if self.clinic_sms_monthly_allowance > 0 and not before and not self.clinic_sms_credit_check:
+            self.clinic_sms_credit_check = True
+            return {
+                "warning": {
+                    "title": self.env._("Credits will be checked before sending"),
+                    "message": self.env._(
+                        "With a monthly allowance, SMS should wait when the credits run out instead of "
+                        'going out unpaid, so "Check credits before sending" was ticked as well. '
+                        "Untick it before saving if SMS should keep going out when the balance is used up."
+                    ),
+                }
+            }
+        return None
+
+    def action_clinic_sms_open_prices(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_credit_price_action")
 
     def action_clinic_sms_open_log(self):
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")

@@ -1,0 +1,1 @@
+from . import clinic_sms_credit_purchase, clinic_sms_statement

@@ -1,0 +1,82 @@
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import formatLang
+
+PACK_SIZES = [("100", "100 credits"), ("500", "500 credits"), ("1000", "1,000 credits"), ("other", "Other")]
+
+
+def format_credits(env, value):
+    """Credits as the user reads them: 1,000 or 12.50 (in the user's language)."""
+    value = round(value or 0.0, 2)
+    return formatLang(env, value, digits=0 if value == int(value) else 2)
+
+
+class ClinicSmsCreditPurchase(models.TransientModel):
+    _name = "clinic.sms.credit.purchase"
+    _description = "Clinic SMS: buy credits"
+
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        domain=lambda self: [("id", "in", self.env.user.company_ids.ids)],
+    )
+    credit_check = fields.Boolean(related="company_id.clinic_sms_credit_check", string="Credits checked")
+    credit_balance = fields.Float(related="company_id.clinic_sms_credit_balance", string="Balance now")
+    pack = fields.Selection(PACK_SIZES, required=True, default="1000")
+    custom_size = fields.Integer("Credits", help="The number of credits of the pack.")
+    size = fields.Integer("Credits bought", compute="_compute_size")
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    price = fields.Monetary(help="What the pack cost (optional; shown in the ledger and statements).")
+    note = fields.Char(help="E.g. the invoice number.")
+    switch_check_on = fields.Boolean(
+        "Check credits before sending",
+        default=True,
+        help="Check credits before sending: messages wait instead of going out unpaid.",
+    )
+
+    @api.depends("pack", "custom_size")
+    def _compute_size(self):
+        for wizard in self:
+            wizard.size = wizard.custom_size if wizard.pack == "other" else int(wizard.pack or 0)
+
+    def action_confirm(self):
+        self.ensure_one()
+        if not self.env.user.has_group("clinic_sms.group_clinic_sms_manager"):
+            raise AccessError(self.env._("Only Clinic SMS administrators can buy credits."))
+        company = self.company_id
+        if company not in self.env.user.company_ids:
+            raise AccessError(self.env._("You cannot buy credits for %s.", company.name))
+        if self.size <= 0:
+            raise UserError(self.env._("A pack must have more than 0 credits."))
+        if self.price < 0:
+            raise UserError(self.env._("The price cannot be negative."))
+        self.env["clinic.sms.credit"].sudo().create(
+            {
+                "company_id": company.id,
+                "kind": "purchase",
+                "amount": self.size,
+                "allowance_amount": 0.0,
+                "price": self.price,
+                "note": self.note or False,
+            }
+        )
+        if self.switch_check_on and not company.clinic_sms_credit_check:
+            company.sudo().clinic_sms_credit_check = True
+        company.sudo()._clinic_sms_check_credit_thresholds()
+        company.invalidate_recordset(["clinic_sms_credit_balance"])
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": self.env._("Credits added"),
+                "message": self.env._(
+                    "%(size)s credits were added. The balance of %(company)s is now %(balance)s credits.",
+                    size=format_credits(self.env, self.size),
+                    company=company.name,
+                    balance=format_credits(self.env, company.clinic_sms_credit_balance),
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
