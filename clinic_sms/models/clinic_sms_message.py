@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, split_every
 
 from ..core import credits as credit_rules
@@ -63,6 +63,7 @@ UNSENT_STATES = ("scheduled", "queued")
 EVENT_KINDS = ("reminder", "confirmation", "reschedule", "cancellation")
 FINAL_STATES = ("delivered", "failed", "expired", "cancelled", "skipped")
 BATCH_SIZE = 500
+PURGE_BATCH_SIZE = 5000
 NO_CREDIT_RETRY = timedelta(minutes=10)
 NO_GATEWAY_RETRY = timedelta(minutes=10)
 STALE_SENDING = timedelta(hours=1)
@@ -334,6 +335,7 @@ class ClinicSmsMessage(models.Model):
                         delivered.append(item)
                     updates[item[0].id] = values
         self._write_rows(updates, now)
+        self._clinic_sms_log_on_events()
         self._settle_credits(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
@@ -568,7 +570,7 @@ class ClinicSmsMessage(models.Model):
             item[0].company_id.id for item in unpaid
         }
         if touched:
-            self.env["res.company"].sudo().browse(sorted(touched))._clinic_sms_check_credit_thresholds()
+            self.env["res.company"].sudo().browse(sorted(touched))._clinic_sms_credit_warning_due()
 
     @api.model
     def _credit_line(self, item, kind, amount, allowance_amount, now):
@@ -1113,3 +1115,96 @@ class ClinicSmsMessage(models.Model):
             "domain": [("id", "in", new.ids)],
             "name": self.env._("Messages queued again"),
         }
+
+    # --- log care
+
+    @api.model
+    def _clinic_sms_purge_domain(self, before):
+        """Rows that may be purged: final states and patients' replies, due before ``before``."""
+        return [
+            ("due_at", "<", before),
+            "|",
+            ("kind", "=", "inbound"),
+            ("state", "in", FINAL_STATES),
+        ]
+
+    @api.model
+    def _clinic_sms_purge(self, before, company_ids, batch_size=PURGE_BATCH_SIZE, autocommit=False):
+        """Delete the log rows of ``company_ids`` that are final (or replies) and due before
+        ``before``, ``batch_size`` rows per query. The credit ledger keeps its lines (their
+        ``message_id`` is set to null by the database) and so its totals. Answers the number of
+        rows deleted. Callers check the access rights."""
+        if not company_ids:
+            return 0
+        self.env.flush_all()
+        cr = self.env.cr
+        deleted = 0
+        while True:
+            cr.execute(
+                """DELETE FROM clinic_sms_message WHERE id IN (
+                       SELECT id FROM clinic_sms_message
+                        WHERE company_id = ANY(%s) AND due_at < %s
+                          AND (kind = 'inbound' OR state = ANY(%s))
+                        ORDER BY id LIMIT %s)""",
+                [list(company_ids), before, list(FINAL_STATES), batch_size],
+            )
+            count = cr.rowcount
+            deleted += count
+            if autocommit and count:
+                self.env["ir.cron"]._commit_progress(count)
+            if count < batch_size:
+                break
+        if deleted:
+            self.env.invalidate_all()
+            _logger.info("clinic_sms: purged %d log rows", deleted)
+        return deleted
+
+    def action_clinic_sms_requeue(self):
+        """The log's list action "Send again" for Clinic SMS users (replies cannot be sent again)."""
+        if not self.env.user.has_group("clinic_sms.group_clinic_sms_user"):
+            raise AccessError(self.env._("Only Clinic SMS users can send messages again."))
+        return self.filtered(lambda m: m.kind != "inbound").action_retry()
+
+    def _clinic_sms_log_on_events(self):
+        """Post one short note per message of ``self`` that was sent, delivered, failed or skipped on
+        its appointment's chatter. Never the number or the text. The notes are created in rounds
+        (one per message of the same appointment), so the number of queries does not grow with the
+        number of messages."""
+        self.invalidate_recordset(["state", "reason"])
+        logged = self.filtered(
+            lambda m: (
+                m.event_id and m.kind != "inbound" and m.state in ("sent", "delivered", "failed", "skipped")
+            )
+        )
+        if not logged:
+            return
+        kinds = dict(self._fields["kind"]._description_selection(self.env))
+        states = dict(self._fields["state"]._description_selection(self.env))
+        reasons = dict(self._fields["reason"]._description_selection(self.env))
+        by_event = defaultdict(list)
+        for message in logged:
+            by_event[message.event_id.id].append(message)
+        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
+        existing = set(Event.browse(list(by_event)).exists().ids)
+        bodies = {}
+        for event_id, messages in by_event.items():
+            if event_id not in existing:
+                continue
+            lines = []
+            for message in messages:
+                values = {
+                    "kind": kinds.get(message.kind, message.kind),
+                    "patient": message.partner_id.name or self.env._("unknown patient"),
+                    "state": states.get(message.state, message.state),
+                }
+                if message.reason and message.state in ("failed", "skipped"):
+                    values["reason"] = reasons.get(message.reason, message.reason)
+                    lines.append(self.env._("SMS %(kind)s to %(patient)s: %(state)s (%(reason)s).", **values))
+                else:
+                    lines.append(self.env._("SMS %(kind)s to %(patient)s: %(state)s.", **values))
+            # One note per appointment and batch, whatever the number of its patients.
+            bodies[event_id] = " ".join(lines)
+        if bodies:
+            Event.browse(list(bodies))._message_log_batch(
+                bodies, author_id=self.env.ref("base.partner_root").id
+            )

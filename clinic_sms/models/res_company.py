@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.sms.tools.sms_api import SmsApiBase
 from odoo.exceptions import ValidationError
@@ -302,6 +302,21 @@ class ResCompany(models.Model):
                     clinic_sms_balance=total, clinic_sms_threshold=min(new)
                 ).send_mail(company.id)
 
+    def _clinic_sms_credit_warning_due(self):
+        """Called by the dispatcher after it spent credits: when a balance has fallen to a threshold
+        not yet warned about, run the credits cron at once (it sends the e-mail). The dispatcher
+        itself only reads the balance: rendering and queueing mail stays out of its batches."""
+        states = self._clinic_sms_credit_lock()
+        balances = self._clinic_sms_balances()
+        for company in self:
+            total = balances.get(company.id, (0.0, 0.0))[0]
+            crossed = {t for t in company._clinic_sms_thresholds() if total <= t}
+            warned = set(credits.parse_thresholds(states.get(company.id, (None, None))[1] or ""))
+            if crossed - warned or warned - crossed:
+                self.env.ref("clinic_sms.ir_cron_clinic_sms_credits")._trigger()
+                return True
+        return False
+
     def _clinic_sms_admin_emails(self):
         """The e-mail addresses of the Clinic SMS administrators of this company."""
         self.ensure_one()
@@ -347,3 +362,25 @@ class ResCompany(models.Model):
         if default and default.active:
             gateways = default | (gateways - default)
         return gateways
+
+    # --- log care: retention
+
+    clinic_sms_retention_days = fields.Integer(
+        "Keep the SMS log for (days)",
+        default=0,
+        help="Sent, failed, cancelled and skipped messages and patients' replies older than this are "
+        "deleted automatically every night. 0 keeps them forever. The credit ledger is kept.",
+    )
+
+    @api.model
+    def _cron_clinic_sms_purge(self):
+        """Delete the log rows older than each company's retention period (when it has one)."""
+        now = fields.Datetime.now()
+        context = self.env.context
+        autocommit = bool(context.get("cron_id")) and not modules.module.current_test
+        Message = self.env["clinic.sms.message"].sudo()
+        deleted = 0
+        companies = self.sudo().search([("clinic_sms_retention_days", ">", 0)])
+        for days, group in companies.grouped("clinic_sms_retention_days").items():
+            deleted += Message._clinic_sms_purge(now - timedelta(days=days), group.ids, autocommit=autocommit)
+        return deleted
