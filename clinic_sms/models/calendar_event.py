@@ -5,6 +5,19 @@ from odoo import api, fields, models
 from ..core import planner
 from .clinic_sms_message import BLOCKING_STATES, EVENT_KINDS, UNSENT_STATES, to_aware, to_naive
 
+#: The reminder state shown on the calendar for each state of the latest reminder.
+REMINDER_STATE = {
+    "scheduled": "planned",
+    "queued": "planned",
+    "sending": "planned",
+    "sent": "sent",
+    "buffered": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "expired": "failed",
+    "skipped": "failed",
+}
+
 #: Fields of an appointment whose change can change its messages.
 PLANNING_FIELDS = {
     "start",
@@ -72,7 +85,7 @@ class CalendarEvent(models.Model):
             moved.filtered(future)._clinic_sms_plan_moved()
         if added:
             added.filtered(future)._clinic_sms_plan_notices("confirmation", added_partners)
-        if cancelled:
+        if cancelled and not self.env.context.get("clinic_sms_no_cancellation_notice"):
             cancelled.filtered(future)._clinic_sms_plan_notices("cancellation")
         return result
 
@@ -306,3 +319,38 @@ class CalendarEvent(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")
         action["domain"] = [("event_id", "=", self.id)]
         return action
+
+    # --- reminder state at a glance
+
+    clinic_sms_reminder_state = fields.Selection(
+        [
+            ("planned", "Reminder planned"),
+            ("sent", "Reminder sent"),
+            ("delivered", "Reminder delivered"),
+            ("failed", "Reminder failed"),
+            ("none", "No reminder"),
+        ],
+        "SMS reminder",
+        compute="_compute_clinic_sms_reminder_state",
+        help="What became of the appointment's latest SMS reminder.",
+    )
+
+    def _compute_clinic_sms_reminder_state(self):
+        """One query for all the events: their reminders, latest first, the first one per event wins
+        (cancelled reminders, e.g. for an old start, are left out)."""
+        ids = [event_id for event_id in self.ids if event_id]
+        states = {}
+        if ids:
+            reminders = (
+                self.env["clinic.sms.message"]
+                .sudo()
+                .search_fetch(
+                    [("event_id", "in", ids), ("kind", "=", "reminder"), ("state", "!=", "cancelled")],
+                    ["event_id", "state"],
+                    order="due_at desc, id desc",
+                )
+            )
+            for reminder in reminders:
+                states.setdefault(reminder.event_id.id, REMINDER_STATE.get(reminder.state, "none"))
+        for event in self:
+            event.clinic_sms_reminder_state = states.get(event.id, "none")

@@ -30,6 +30,7 @@ class ResConfigSettings(models.TransientModel):
         "Prices by country", compute="_compute_clinic_sms_credit_price_count"
     )
     clinic_sms_route_odoo_sms = fields.Boolean(related="company_id.clinic_sms_route_odoo_sms", readonly=False)
+    clinic_sms_retention_days = fields.Integer(related="company_id.clinic_sms_retention_days", readonly=False)
 
     @api.depends("company_id")
     def _compute_clinic_sms_credit_price_count(self):

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from ..core import phone
 
@@ -78,3 +79,42 @@ class ResPartner(models.Model):
     def _clinic_sms_region(self):
         self.ensure_one()
         return self.country_id.code or self.company_id.country_id.code or self.env.company.country_id.code
+
+    def action_clinic_sms_use_phone(self):
+        """Use the phone as the SMS number of the selected contacts whose phone is a valid mobile
+        number; report the others by name and reason (never their numbers)."""
+        if not self.env.user.has_group("clinic_sms.group_clinic_sms_user"):
+            raise AccessError(self.env._("Only Clinic SMS users can change SMS numbers in bulk."))
+        self.check_access("read")
+        problems = dict(self._fields["sms_number_problem"]._description_selection(self.env))
+        copied, invalid = self.browse(), []
+        for partner in self:
+            if not partner.phone:
+                invalid.append((partner, problems["missing"]))
+                continue
+            result = phone.check(partner.phone, partner._clinic_sms_region())
+            if result.state != "valid":
+                invalid.append((partner, problems.get(result.reason) or problems["invalid"]))
+                continue
+            if partner.sms_number != partner.phone:
+                # Clinic SMS users keep SMS numbers without the right to edit whole contacts: only
+                # this field is written, for contacts they can read.
+                partner.sudo().sms_number = partner.phone
+            copied |= partner
+        message = self.env._("%s contacts now get SMS at their phone number.", len(copied))
+        if invalid:
+            lines = "; ".join(f"{partner.display_name}: {reason}" for partner, reason in invalid)
+            message = " ".join(
+                (message, self.env._("These phone numbers cannot receive SMS and were left alone:"), lines)
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Use phone as SMS number"),
+                "message": message,
+                "type": "warning" if invalid else "success",
+                "sticky": bool(invalid),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

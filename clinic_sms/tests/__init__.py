@@ -1,10 +1,13 @@
 from . import (
     test_birthday,
+    test_composer,
     test_credit_ui,
     test_credits,
+    test_day_and_run,
     test_dispatch,
     test_faults,
     test_kannel,
+    test_log_care,
     test_odoo_sms,
     test_planning,
     test_provider_webhooks,

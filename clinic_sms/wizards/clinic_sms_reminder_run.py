@@ -1,0 +1,231 @@
+"""A manual reminder run: preview who gets which reminder for a coming day, then send."""
+
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..core.exceptions import TemplateError
+
+EXCLUDED = [
+    ("opted_out", "Patient does not want SMS"),
+    ("no_number", "No SMS number"),
+    ("invalid_number", "Invalid SMS number"),
+    ("deceased", "Patient deceased"),
+    ("sms_disabled", "SMS switched off for the appointment"),
+    ("already_reminded", "Already reminded"),
+    ("started", "Appointment already started"),
+]
+#: States of a reminder that reached (or is on its way to) the patient.
+REMINDED_STATES = ("sending", "sent", "delivered", "buffered")
+
+
+class ClinicSmsReminderRun(models.TransientModel):
+    _name = "clinic.sms.reminder.run"
+    _inherit = ["clinic.sms.day.mixin"]
+    _description = "Clinic SMS: send reminders now"
+
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        domain=lambda self: [("id", "in", self.env.user.company_ids.ids)],
+    )
+    days_ahead = fields.Integer(
+        "Days ahead", required=True, default=1, help="0 is today, 1 tomorrow, in the clinic's time zone."
+    )
+    day = fields.Date("Appointments on", compute="_compute_day")
+    event_type_ids = fields.Many2many(
+        "calendar.event.type", string="Appointment types", help="Leave empty for every appointment."
+    )
+    one_per_day = fields.Boolean(
+        "One reminder per patient",
+        help="A patient with several appointments that day gets one reminder, for the first one, "
+        "that lists the times of the others.",
+    )
+    line_ids = fields.One2many("clinic.sms.reminder.run.line", "run_id", "Reminders")
+    previewed = fields.Boolean(readonly=True)
+    selected_count = fields.Integer("Will be sent", compute="_compute_counts")
+    excluded_count = fields.Integer("Left out", compute="_compute_counts")
+
+    @api.depends("days_ahead", "company_id")
+    def _compute_day(self):
+        for run in self:
+            run.day = self._local_today(run.company_id or self.env.company) + timedelta(days=run.days_ahead)
+
+    @api.depends("line_ids.selected", "line_ids.excluded_reason")
+    def _compute_counts(self):
+        for run in self:
+            run.selected_count = len(
+                run.line_ids.filtered(lambda line: line.selected and not line.excluded_reason)
+            )
+            run.excluded_count = len(run.line_ids.filtered("excluded_reason"))
+
+    # ------------------------------------------------------------------ preview
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("Send reminders now"),
+        }
+
+    def action_preview(self):
+        self.ensure_one()
+        if self.days_ahead < 0:
+            raise UserError(self.env._("Days ahead cannot be negative."))
+        self.line_ids.unlink()
+        self.env["clinic.sms.reminder.run.line"].create(self._line_values())
+        self.previewed = True
+        return self._reopen()
+
+    def _line_values(self):
+        company = self.company_id
+        template = self._reminder_template()
+        extra = [("categ_ids", "in", self.event_type_ids.ids)] if self.event_type_ids else []
+        events = self._events_between(company, self.day, self.day, extra)
+        events = events.filtered(lambda e: (e.user_id.company_id or self.env.company) == company)
+        now = fields.Datetime.now()
+        reminded = {
+            (m.event_id.id, m.partner_id.id, m.event_start)
+            for m in self.env["clinic.sms.message"]
+            .sudo()
+            .search_fetch(
+                [("event_id", "in", events.ids), ("kind", "=", "reminder"), ("state", "in", REMINDED_STATES)],
+                ["event_id", "partner_id", "event_start"],
+            )
+        }
+        blacklisted = self.env["clinic.sms.message"]._blacklisted_numbers(
+            events.partner_ids.mapped("sms_number_e164")
+        )
+
+        def patient_reason(partner):
+            if partner.sms_opt_out or (partner.sms_number_e164 and partner.sms_number_e164 in blacklisted):
+                return "opted_out"
+            if partner.deceased:
+                return "deceased"
+            if partner.sms_number_state == "missing":
+                return "no_number"
+            if partner.sms_number_state != "valid":
+                return "invalid_number"
+            return False
+
+        def event_reason(partner, event):
+            if not event.sms_enabled:
+                return "sms_disabled"
+            if (event.id, partner.id, event.start) in reminded:
+                return "already_reminded"
+            if event.start <= now:
+                return "started"
+            return False
+
+        def also(env, times):
+            return env._("You also have appointments that day at %(times)s.", times=times)
+
+        lines = []
+        for (partner, _day), day_events in self._patients_by_day(events, company).items():
+            reason = patient_reason(partner)
+            if reason:
+                lines.append(self._line(partner, day_events, "", reason))
+                continue
+            eligible = self.env["calendar.event"]
+            for event in day_events:
+                event_excluded = event_reason(partner, event)
+                if event_excluded:
+                    lines.append(self._line(partner, event, "", event_excluded))
+                else:
+                    eligible |= event
+            groups = [eligible] if self.one_per_day and eligible else list(eligible)
+            for group in groups:
+                try:
+                    text = self._render_for(
+                        template.with_context(lang=partner.lang).body or "",
+                        "reminder",
+                        partner,
+                        group,
+                        company,
+                        also,
+                    )
+                except TemplateError as error:
+                    raise UserError(error.message) from error
+                lines.append(self._line(partner, group, text, False))
+        return lines
+
+    def _line(self, partner, events, text, reason):
+        return {
+            "run_id": self.id,
+            "partner_id": partner.id,
+            "event_ids": [(6, 0, events.ids)],
+            "event_id": events[:1].id,
+            "body": text,
+            "excluded_reason": reason,
+            "selected": not reason,
+        }
+
+    def _reminder_template(self):
+        template = self._template_for("reminder", self.company_id)
+        if not template:
+            raise UserError(self.env._("There is no reminder template."))
+        return template
+
+    # ------------------------------------------------------------------ send
+
+    def action_send(self):
+        """Queue a reminder for every selected line that is not left out, with the text previewed."""
+        self.ensure_one()
+        if not self.previewed:
+            self.action_preview()
+        lines = self.line_ids.filtered(
+            lambda line: line.selected and not line.excluded_reason and line.event_id
+        )
+        if not lines:
+            raise UserError(self.env._("No reminder is selected."))
+        now = fields.Datetime.now()
+        messages = (
+            self.env["clinic.sms.message"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "kind": "reminder",
+                        "event_id": line.event_id.id,
+                        "event_start": line.event_id.start,
+                        "user_id": line.event_id.user_id.id,
+                        "partner_id": line.partner_id.id,
+                        "company_id": self.company_id.id,
+                        "body": line.body,
+                        "state": "queued",
+                        "due_at": now,
+                        "expire_at": line.event_id.start,
+                    }
+                    for line in lines
+                ]
+            )
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Reminders queued"),
+                "message": self.env._("%s reminders will be sent in a moment.", len(messages)),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+
+class ClinicSmsReminderRunLine(models.TransientModel):
+    _name = "clinic.sms.reminder.run.line"
+    _description = "Clinic SMS: a reminder of a manual run"
+    _order = "excluded_reason desc, partner_id, id"
+
+    run_id = fields.Many2one("clinic.sms.reminder.run", required=True, ondelete="cascade", index=True)
+    partner_id = fields.Many2one("res.partner", "Patient", readonly=True)
+    event_id = fields.Many2one("calendar.event", "Appointment", readonly=True)
+    event_ids = fields.Many2many("calendar.event", string="Appointments", readonly=True)
+    body = fields.Text("Text", readonly=True)
+    excluded_reason = fields.Selection(EXCLUDED, "Left out because", readonly=True)
+    selected = fields.Boolean("Send", default=True)
