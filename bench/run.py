@@ -501,9 +501,12 @@ class Bench:
         starts = [m for m in marks if m[0] == "start"]
         ends = [m for m in marks if m[0] == "end"]
         inside = [e[1] - s[1] for s, e in zip(starts, ends, strict=True)]
-        # a cycle: from the start of one batch to the start of the next (or the end of the run)
-        points = [s[1] for s in starts] + [q1]
+        # a cycle: from the start of one batch to the start of the next; what follows the start of the
+        # last batch is that batch plus the run's end (the empty SELECT that ends the loop, the final
+        # flush and commit, the trigger of the notes job): counted once per run, reported apart
+        points = [s[1] for s in starts]
         cycles = [b - a for a, b in itertools.pairwise(points)]
+        run_end = (q1 - ends[-1][1]) if ends else 0
         sizes = [s[3] for s in starts]
         batch_size = clinic_sms_message.BATCH_SIZE
         full = [i for i, size in enumerate(sizes) if size == batch_size]
@@ -516,7 +519,8 @@ class Bench:
             "inside": inside,
             "cycles": cycles,
             "full_inside": [inside[i] for i in full],
-            "full_cycles": [cycles[i] for i in full],
+            "full_cycles": [cycles[i] for i in full if i < len(cycles)],
+            "run_end": run_end,
             "before_first": (starts[0][1] - q0) if starts else q1 - q0,
             "batch_seconds": [e[2] - s[2] for s, e in zip(starts, ends, strict=True)],
         }
@@ -850,7 +854,8 @@ class Bench:
             )
             log(
                 f"     queries per full batch, in _dispatch_batch: {runs_text(run['full_inside'])};"
-                f" per loop cycle (lock + batch + commit): {runs_text(run['full_cycles'])}"
+                f" per loop cycle (lock + batch + commit): {runs_text(run['full_cycles'])};"
+                f" run end (after the last batch): {run['run_end']}"
             )
             log(
                 f"     {run['before_first']} queries before the first batch, {run['queries']:,} in all;"

@@ -324,11 +324,11 @@ class CalendarEvent(models.Model):
 
     clinic_sms_reminder_state = fields.Selection(
         [
-            ("planned", "Reminder planned"),
-            ("sent", "Reminder sent"),
-            ("delivered", "Reminder delivered"),
-            ("failed", "Reminder failed"),
-            ("none", "No reminder"),
+            ("planned", "Planned"),
+            ("sent", "Sent"),
+            ("delivered", "Delivered"),
+            ("failed", "Failed"),
+            ("none", "None"),
         ],
         "SMS reminder",
         compute="_compute_clinic_sms_reminder_state",

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .clinic_sms_template import MESSAGE_KINDS
+
 
 class ClinicSmsCredit(models.Model):
     _name = "clinic.sms.credit"
@@ -44,12 +46,10 @@ class ClinicSmsCredit(models.Model):
     price = fields.Monetary(readonly=True, help="What a purchased pack cost.")
     currency_id = fields.Many2one(related="company_id.currency_id")
     message_id = fields.Many2one("clinic.sms.message", index="btree_not_null", ondelete="set null")
-    message_kind = fields.Selection(
-        related="message_id.kind", string="Message kind", store=True, readonly=True
-    )
-    user_id = fields.Many2one(
-        related="message_id.user_id", string="Practitioner", store=True, readonly=True, index="btree_not_null"
-    )
+    # Copied from the message when the line is written (not related fields: those would be
+    # recomputed at every flush of a dispatch batch, and they must not change with the message).
+    message_kind = fields.Selection(MESSAGE_KINDS, string="Message kind", readonly=True)
+    user_id = fields.Many2one("res.users", "Practitioner", readonly=True, index="btree_not_null")
     parts = fields.Integer(readonly=True, help="SMS parts of the message (consumption and refunds).")
     note = fields.Char()
 

@@ -11,12 +11,11 @@ from ..core import credits as credit_rules
 from ..core import gateway as gw
 from ..core import phone, placeholders, planner, replies, segments
 from ..core.exceptions import TemplateError
-from .clinic_sms_template import TEMPLATE_KINDS
+from .clinic_sms_template import MESSAGE_KINDS
 from .res_company import ODOO_SMS_STATE, ClinicSmsApi
 
 _logger = logging.getLogger(__name__)
 
-MESSAGE_KINDS = [*TEMPLATE_KINDS, ("inbound", "Reply from patient")]
 STATES = [
     ("scheduled", "Scheduled"),
     ("queued", "Queued"),
@@ -120,6 +119,12 @@ class ClinicSmsMessage(models.Model):
     credits = fields.Float(readonly=True, digits=(16, 2))
     attempts = fields.Integer(readonly=True)
     birthday_year = fields.Integer("Birthday year", readonly=True)
+    event_noted = fields.Boolean(
+        "Noted on the appointment",
+        readonly=True,
+        copy=False,
+        help="Whether the appointment's chatter has a note of what became of this message.",
+    )
     sms_uuid = fields.Char(
         "Odoo SMS", readonly=True, index="btree_not_null", help="The uuid of Odoo's own SMS this row sends."
     )
@@ -149,6 +154,10 @@ class ClinicSmsMessage(models.Model):
         " WHERE kind = 'birthday'"
         " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
         "This patient already has a birthday greeting this year.",
+    )
+    _event_note_idx = models.Index(
+        "(id) WHERE event_id IS NOT NULL AND event_noted IS NOT TRUE"
+        " AND state IN ('sent', 'delivered', 'failed', 'skipped') AND kind != 'inbound'"
     )
     _dispatch_idx = models.Index("(state, due_at) WHERE state IN ('scheduled', 'queued')")
     _expire_idx = models.Index("(expire_at) WHERE state IN ('scheduled', 'queued')")
@@ -243,6 +252,9 @@ class ClinicSmsMessage(models.Model):
             if autocommit:
                 self.env.flush_all()
                 self.env["ir.cron"]._commit_progress(len(ids))
+        if done:
+            # Chatter notes are written by their own job, outside the dispatch batches.
+            self.env.ref("clinic_sms.ir_cron_clinic_sms_event_notes")._trigger()
         return done
 
     def _begin_queue_transaction(self):
@@ -335,7 +347,6 @@ class ClinicSmsMessage(models.Model):
                         delivered.append(item)
                     updates[item[0].id] = values
         self._write_rows(updates, now)
-        self._clinic_sms_log_on_events()
         self._settle_credits(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
@@ -582,6 +593,8 @@ class ClinicSmsMessage(models.Model):
             "amount": amount,
             "allowance_amount": allowance_amount,
             "message_id": message.id,
+            "message_kind": message.kind,
+            "user_id": message.user_id.id,
             "parts": parts.parts,
         }
 
@@ -1164,6 +1177,38 @@ class ClinicSmsMessage(models.Model):
         if not self.env.user.has_group("clinic_sms.group_clinic_sms_user"):
             raise AccessError(self.env._("Only Clinic SMS users can send messages again."))
         return self.filtered(lambda m: m.kind != "inbound").action_retry()
+
+    @api.model
+    def _cron_clinic_sms_event_notes(self, batch_size=1000, since_days=2):
+        """Note on the appointments what became of their messages (sent, delivered, failed,
+        skipped), ``batch_size`` messages at a time, each once. Run after every dispatch (triggered)
+        and every few minutes, so the dispatcher's batches stay free of chatter writes."""
+        since = fields.Datetime.now() - timedelta(days=since_days)
+        total = 0
+        while True:
+            messages = self.sudo().search(
+                [
+                    ("event_id", "!=", False),
+                    ("event_noted", "=", False),
+                    ("state", "in", ("sent", "delivered", "failed", "skipped")),
+                    ("kind", "!=", "inbound"),
+                    ("write_date", ">=", since),
+                ],
+                order="id",
+                limit=batch_size,
+            )
+            if not messages:
+                return total
+            messages._clinic_sms_log_on_events()
+            self.env.cr.execute(
+                "UPDATE clinic_sms_message SET event_noted = TRUE WHERE id = ANY(%s)", [messages.ids]
+            )
+            messages.invalidate_recordset(["event_noted"])
+            total += len(messages)
+            if self.env.context.get("cron_id") and not modules.module.current_test:
+                self.env["ir.cron"]._commit_progress(len(messages))
+            if len(messages) < batch_size:
+                return total
 
     def _clinic_sms_log_on_events(self):
         """Post one short note per message of ``self`` that was sent, delivered, failed or skipped on

@@ -14,6 +14,8 @@ TEMPLATE_KINDS = [
     ("notice", "Notice"),
     ("opt_out", "Opt-out confirmation"),
 ]
+#: Kinds of the log's messages: what templates send, and patients' replies.
+MESSAGE_KINDS = [*TEMPLATE_KINDS, ("inbound", "Reply from patient")]
 
 
 class ClinicSmsTemplate(models.Model):

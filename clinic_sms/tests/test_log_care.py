@@ -43,11 +43,11 @@ class TestLogCare(ClinicSmsCase):
         )
 
     def dispatch_and_log(self, messages, at):
-        """Dispatch; log on the appointments unless the dispatcher does it already."""
+        """Dispatch, then the notes job the dispatcher triggers."""
         self.dispatch(at)
-        events = messages.event_id
-        if not any(self.notes(event) for event in events):
-            messages._clinic_sms_log_on_events()
+        self.assertGreaterEqual(self.env["clinic.sms.message"]._cron_clinic_sms_event_notes(), len(messages))
+        self.assertEqual(self.env["clinic.sms.message"]._cron_clinic_sms_event_notes(), 0, "each once")
+        self.assertTrue(all(messages.mapped("event_noted")))
 
     # ------------------------------------------------------------------ re-queue
 
