@@ -261,9 +261,10 @@ class HttpClient(Client):
         self.session.close()
 
     def request(self, method: str, url: str, **kwargs):
-        """``session.request`` with the client's timeout; raises ``requests`` exceptions."""
-        kwargs.setdefault("timeout", self.timeout)
-        return self.session.request(method, url, **kwargs)
+        """``session.request`` with the client's timeout (or a shorter one given); raises ``requests``
+        exceptions."""
+        timeout = kwargs.pop("timeout", None) or self.timeout
+        return self.session.request(method, url, timeout=timeout, **kwargs)
 
     def transport_failure(self, ref: str, error: Exception) -> Result:
         """The temporary result for a request that got no HTTP answer."""
