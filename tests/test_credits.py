@@ -47,3 +47,15 @@ def test_thresholds():
     with pytest.raises(ValueError):
         credits.parse_thresholds("50,x", strict=True)
     assert credits.format_number(50.0) == "50" and credits.format_number(12.5) == "12.5"
+
+
+def test_crossing_warns_once_per_crossing():
+    first = credits.crossing(49, "50,30,0", "")
+    assert (first.warned, first.new, first.changed) == ("50", (50.0,), True)
+    again = credits.crossing(45, "50,30,0", first.warned)
+    assert (again.new, again.changed) == ((), False)
+    lower = credits.crossing(-1, "50,30,0", again.warned)
+    assert (lower.warned, lower.new) == ("50,30,0", (0.0, 30.0))  # one e-mail, lowest first
+    refilled = credits.crossing(128, "50,30,0", lower.warned)
+    assert (refilled.warned, refilled.new, refilled.changed) == ("", (), True)  # re-armed
+    assert credits.crossing(49, "", "").warned == ""

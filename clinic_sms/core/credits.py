@@ -7,6 +7,7 @@ Plain values only: ``now`` is a naive UTC datetime (Odoo's), time zones are IANA
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -56,3 +57,20 @@ def parse_thresholds(text: str, strict: bool = False) -> list[float]:
 def format_number(value: float) -> str:
     """50.0 → "50", 12.5 → "12.5"."""
     return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Crossing:
+    warned: str  # the thresholds the balance is now at or below, as stored ("50,30")
+    new: tuple[float, ...]  # those not warned about before: an e-mail is due (lowest first)
+    changed: bool  # whether ``warned`` differs from what was stored
+
+
+def crossing(balance: float, thresholds: str, warned_before: str) -> Crossing:
+    """Which warning thresholds ``balance`` is at or below, and which of them are new since the
+    last check (``warned_before``). A threshold warns once per crossing: it is re-armed when the
+    balance rises above it again."""
+    crossed = [t for t in parse_thresholds(thresholds) if balance <= t]
+    new = tuple(sorted(set(crossed) - set(parse_thresholds(warned_before))))
+    text = ",".join(format_number(t) for t in crossed)
+    return Crossing(text, new, text != (warned_before or ""))

@@ -5,7 +5,8 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.sms.tools.sms_api import SmsApiBase
 from odoo.exceptions import ValidationError
 
-from ..core import credits
+from ..core import credits, phone
+from ..core import gateway as gw
 
 #: clinic.sms.message state → the state Odoo's sms.sms understands (see sms.sms._send_with_api).
 ODOO_SMS_STATE = {"sent": "success", "buffered": "success", "delivered": "delivered"}
@@ -27,7 +28,7 @@ class ClinicSmsApi(SmsApiBase):
         vals_list = []
         for message in messages:
             for number_info in message.get("numbers") or []:
-                number = Message._inbound_number(number_info.get("number"), company)
+                number = phone.sender_e164(number_info.get("number"), company.country_id.code)
                 partner = self.env["res.partner"].sudo().search([("sms_number_e164", "=", number)], limit=1)
                 vals_list.append(
                     {
@@ -288,18 +289,20 @@ class ResCompany(models.Model):
         template = self.env.ref("clinic_sms.mail_template_credit_low", raise_if_not_found=False)
         for company in self:
             total = balances.get(company.id, (0.0, 0.0))[0]
-            crossed = [t for t in company._clinic_sms_thresholds() if total <= t]
-            before = states.get(company.id, (None, None))[1] or ""
-            new = sorted(set(crossed) - set(credits.parse_thresholds(before)))
-            text = ",".join(credits.format_number(t) for t in sorted(crossed, reverse=True))
-            if text != before:
+            state = credits.crossing(
+                total,
+                company.clinic_sms_credit_thresholds or "",
+                states.get(company.id, (None, None))[1] or "",
+            )
+            if state.changed:
                 self.env.cr.execute(
-                    "UPDATE clinic_sms_credit_state SET warned = %s WHERE company_id = %s", [text, company.id]
+                    "UPDATE clinic_sms_credit_state SET warned = %s WHERE company_id = %s",
+                    [state.warned, company.id],
                 )
                 company.invalidate_recordset(["clinic_sms_credit_warned"])
-            if new and template:
+            if state.new and template:
                 template.sudo().with_context(
-                    clinic_sms_balance=total, clinic_sms_threshold=min(new)
+                    clinic_sms_balance=total, clinic_sms_threshold=state.new[0]
                 ).send_mail(company.id)
 
     def _clinic_sms_credit_warning_due(self):
@@ -310,9 +313,8 @@ class ResCompany(models.Model):
         balances = self._clinic_sms_balances()
         for company in self:
             total = balances.get(company.id, (0.0, 0.0))[0]
-            crossed = {t for t in company._clinic_sms_thresholds() if total <= t}
-            warned = set(credits.parse_thresholds(states.get(company.id, (None, None))[1] or ""))
-            if crossed - warned or warned - crossed:
+            before = states.get(company.id, (None, None))[1] or ""
+            if credits.crossing(total, company.clinic_sms_credit_thresholds or "", before).changed:
                 self.env.ref("clinic_sms.ir_cron_clinic_sms_credits")._trigger()
                 return True
         return False
@@ -349,6 +351,14 @@ class ResCompany(models.Model):
             "window_start": self.clinic_sms_window_start,
             "window_end": self.clinic_sms_window_end,
         }
+
+    def _clinic_sms_gateways_for(self, number, gateways=None):
+        """The gateways to try for ``number``, in order (``core.gateway.route``), out of
+        ``gateways`` (default: the company's active ones, see :meth:`_clinic_sms_gateways`)."""
+        self.ensure_one()
+        gateways = self._clinic_sms_gateways() if gateways is None else gateways
+        order = gw.route(number or "", [g._prefix_list() for g in gateways])
+        return gateways.browse([gateways[i].id for i in order])
 
     def _clinic_sms_gateways(self):
         """Active gateways of the company in the order they are tried, the default one first."""
