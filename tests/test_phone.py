@@ -147,3 +147,22 @@ def test_mask_hides_at_least_half_of_the_digits_after_prefix():
         assert len(masked) == len(number)
         assert masked.startswith("+45")
         assert masked[3:].count("*") * 2 >= length
+
+
+# --- numbers as providers give them ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("4520123456", "DK", "+4520123456"),  # international without its +
+        ("+4520123456", "PL", "+4520123456"),
+        (" 48601234567 ", "DK", "+48601234567"),
+        ("20123456", "DK", "+4520123456"),  # national: read in the clinic's country
+        ("020 12 34 56", "DE", "020 12 34 56"),  # unreadable: kept as given, never lost
+        ("ClinicX", "DK", "ClinicX"),
+        (None, "DK", ""),
+    ],
+)
+def test_sender_e164(raw, region, expected):
+    assert phone.sender_e164(raw, region) == expected

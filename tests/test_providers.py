@@ -707,3 +707,12 @@ def test_emulator_faults_are_validated_and_can_be_healed(emu):
     emu.fail("500")
     emu.heal()
     assert sent_one("smsapi", emu).status == gw.SENT
+
+
+def test_route_tries_gateways_for_the_prefix_first():
+    assert gw.parse_prefixes(" +48, ,+46") == ["+48", "+46"]
+    lists = [[], ["+48"], ["+45", "+46"], []]
+    assert gw.route("+48601234567", lists) == [1, 0, 3]
+    assert gw.route("+4520123456", lists) == [2, 0, 3]
+    assert gw.route("+4420123456", lists) == [0, 3]
+    assert gw.route("+4420123456", [["+48"]]) == []

@@ -165,6 +165,21 @@ def backoff(attempts: int, now: datetime, retry_after: float | None = None) -> d
     return due
 
 
+def parse_prefixes(text: str | None) -> list[str]:
+    """``"+45, +46"`` → ``["+45", "+46"]``: the number prefixes a gateway is limited to."""
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def route(number: str, prefix_lists: list[list[str]]) -> list[int]:
+    """The order in which to try gateways for ``number``: the indexes (into ``prefix_lists``, the
+    company's gateways in their order) of the gateways limited to a prefix of the number first,
+    then of the gateways for all numbers. A gateway limited to other prefixes is never tried."""
+    limited = [
+        i for i, prefixes in enumerate(prefix_lists) if prefixes and number.startswith(tuple(prefixes))
+    ]
+    return limited + [i for i, prefixes in enumerate(prefix_lists) if not prefixes]
+
+
 def advances(current: str, new: str) -> bool:
     """Whether a report of ``new`` may replace the message's ``current`` state.
 

@@ -149,6 +149,22 @@ def check(raw: str | None, region: str | None = None) -> NumberCheck:
     return NumberCheck(VALID, e164, "", "")
 
 
+def sender_e164(raw: str | None, region: str | None = None) -> str:
+    """The number a provider says an SMS came from (or should go to), in E.164 when it can be read.
+
+    Providers write international numbers without their ``+`` (``4520123456``): a string of
+    digits that does not start with 0 is read as international first, and in the clinic's country
+    when that is not a valid number. A number that cannot be read is returned as given (stripped),
+    so that nothing a patient sent is lost.
+    """
+    text = (raw or "").strip()
+    if text.isdigit() and not text.startswith("0"):
+        international = check("+" + text, region).e164
+        if international:
+            return international
+    return check(text, region).e164 or text
+
+
 def mask(e164: str) -> str:
     """Hide the middle of a number for logs: ``"+4512345678"`` → ``"+45****5678"``.
 

@@ -93,13 +93,7 @@ class ClinicSmsGateway(models.Model):
 
     def _prefix_list(self):
         self.ensure_one()
-        return [p.strip() for p in (self.prefixes or "").split(",") if p.strip()]
-
-    def _serves(self, number):
-        """Whether this gateway sends to ``number`` (E.164)."""
-        self.ensure_one()
-        prefixes = self._prefix_list()
-        return not prefixes or any(number.startswith(prefix) for prefix in prefixes)
+        return gw.parse_prefixes(self.prefixes)
 
     def _webhook_base(self, kind):
         self.ensure_one()

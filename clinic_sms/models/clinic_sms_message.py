@@ -304,11 +304,7 @@ class ClinicSmsMessage(models.Model):
             company = message.company_id
             if company not in routes:
                 routes[company] = company._clinic_sms_gateways()
-            # Gateways limited to the number's prefix first (e.g. +48 through SMSAPI), then the
-            # gateways for all numbers, each group in the company's order.
-            candidates = [g for g in routes[company] if g._prefix_list() and g._serves(number)] + [
-                g for g in routes[company] if not g._prefix_list()
-            ]
+            candidates = list(company._clinic_sms_gateways_for(number, routes[company]))
             if not candidates:
                 updates[message.id] = {
                     "reason": "no_gateway",
@@ -925,18 +921,10 @@ class ClinicSmsMessage(models.Model):
         return self._clinic_sms_receive(gateway, [gw.Inbound(number=number, body=text)])
 
     @api.model
-    def _inbound_number(self, raw, company):
-        raw = (raw or "").strip()
-        if raw.isdigit() and not raw.startswith("0"):
-            raw = "+" + raw  # providers give international numbers without their +
-        check = phone.check(raw, company.country_id.code)
-        return check.e164 or raw
-
-    @api.model
     def _clinic_sms_receive_one(self, gateway, inbound):
         Message = self.sudo()
         company = gateway.company_id or self.env.company
-        number = self._inbound_number(inbound.number, company)
+        number = phone.sender_e164(inbound.number, company.country_id.code)
         if inbound.provider_ref:
             duplicate = Message.search(
                 [

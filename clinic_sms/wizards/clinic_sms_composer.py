@@ -408,7 +408,7 @@ class ClinicSmsComposer(models.TransientModel):
             raise UserError(
                 self.env._("Your own contact has no valid mobile number to send a test to: %s", check.message)
             )
-        gateways = self.company_id._clinic_sms_gateways().filtered(lambda g: g._serves(check.e164))
+        gateways = self.company_id._clinic_sms_gateways_for(check.e164)
         gateway = gateways[:1]
         if not gateway:
             raise UserError(self.env._("No SMS gateway of %s sends to your number.", self.company_id.name))
