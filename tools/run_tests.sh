@@ -12,6 +12,8 @@ db="clinic_test_$$_$(date +%s)"
 addons="$here"
 [ -d "$ODOO_SRC/addons" ] && addons="$addons,$ODOO_SRC/addons"
 addons="$addons,$ODOO_SRC/odoo/addons"
+# A free port of its own, so that several runs (and a running demo) never share one.
+port=${CLINIC_SMS_TEST_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 conf=$(mktemp)
 log=$(mktemp)
 cleanup() {
@@ -24,6 +26,7 @@ cat > "$conf" <<CONF
 addons_path = $addons
 db_name = $db
 http_interface = 127.0.0.1
+http_port = $port
 without_demo = True
 CONF
 
