@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .clinic_sms_template import MESSAGE_KINDS
+from ..constants import MESSAGE_KINDS
 
 
 class ClinicSmsCredit(models.Model):

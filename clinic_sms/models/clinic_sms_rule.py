@@ -1,13 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-RULE_KINDS = [
-    ("reminder", "Reminder"),
-    ("confirmation", "Booking confirmation"),
-    ("reschedule", "Moved appointment"),
-    ("cancellation", "Cancelled appointment"),
-    ("birthday", "Birthday greeting"),
-]
+from ..constants import RULE_KINDS
+
 #: Rule fields whose change replans the rule's unsent messages.
 TIMING_FIELDS = {
     "timing",
@@ -107,7 +102,7 @@ class ClinicSmsRule(models.Model):
         pending = self.env["clinic.sms.message"].search(
             [("rule_id", "in", self.ids), ("state", "in", ("scheduled", "queued"))]
         )
-        (events | pending.event_id)._clinic_sms_plan_reminders(retime=True)
+        self.env["clinic.sms.planner"]._plan_reminders(events | pending.event_id, retime=True)
 
     def _applies_to(self, event):
         """Whether this rule concerns ``event`` (company and appointment type)."""

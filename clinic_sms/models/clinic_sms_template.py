@@ -1,21 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..constants import TEMPLATE_KINDS
 from ..core import placeholders, segments
 from ..core.exceptions import TemplateError
-
-TEMPLATE_KINDS = [
-    ("reminder", "Reminder"),
-    ("confirmation", "Booking confirmation"),
-    ("reschedule", "Moved appointment"),
-    ("cancellation", "Cancelled appointment"),
-    ("birthday", "Birthday greeting"),
-    ("manual", "Message to patients"),
-    ("notice", "Notice"),
-    ("opt_out", "Opt-out confirmation"),
-]
-#: Kinds of the log's messages: what templates send, and patients' replies.
-MESSAGE_KINDS = [*TEMPLATE_KINDS, ("inbound", "Reply from patient")]
 
 
 class ClinicSmsTemplate(models.Model):

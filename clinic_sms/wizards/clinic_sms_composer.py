@@ -9,10 +9,10 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..constants import to_aware, to_naive
 from ..core import gateway as gw
 from ..core import phone, placeholders, segments, timing
 from ..core.exceptions import TemplateError
-from ..models.clinic_sms_message import to_aware, to_naive
 
 #: Placeholders that need an appointment; without one they would be sent empty.
 EVENT_PLACEHOLDERS = (
@@ -109,7 +109,7 @@ class ClinicSmsComposer(models.TransientModel):
     @api.model
     def _event_patients(self, event):
         """The appointment's attendees that are patients (never partners of internal users)."""
-        internal = self.env["clinic.sms.message"]._internal_partner_ids()
+        internal = self.env["clinic.sms.planner"]._internal_partner_ids()
         return event._clinic_sms_patients(internal)
 
     # ------------------------------------------------------------------ computes
@@ -204,7 +204,7 @@ class ClinicSmsComposer(models.TransientModel):
         self.ensure_one()
         partners = self.partner_ids._origin
         if self.event_id:
-            internal = self.env["clinic.sms.message"]._internal_partner_ids()
+            internal = self.env["clinic.sms.planner"]._internal_partner_ids()
             partners = partners.filtered(lambda p: p.id not in internal)
         blacklisted = self.env["clinic.sms.message"]._blacklisted_numbers(partners.mapped("sms_number_e164"))
         problems = dict(

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..constants import to_aware
 from ..core import placeholders
 from ..core.exceptions import TemplateError
-from ..models.clinic_sms_message import to_aware
 
 EXPIRY = timedelta(hours=24)
 
@@ -71,7 +71,7 @@ class ClinicSmsDayMixin(models.AbstractModel):
     def _patients_by_day(self, events, company):
         """{(patient, clinic date): appointments in order of start}, patients never internal users."""
         tz = self._clinic_tz(company)
-        internal = self.env["clinic.sms.message"]._internal_partner_ids()
+        internal = self.env["clinic.sms.planner"]._internal_partner_ids()
         grouped = defaultdict(lambda: self.env["calendar.event"])
         for event in events.sorted(lambda e: (e.start, e.id)):
             day = event.start_date if event.allday else to_aware(event.start).astimezone(tz).date()
@@ -205,7 +205,7 @@ class ClinicSmsDay(models.TransientModel):
 
     @api.depends("user_id", "date_from", "date_to", "company_id")
     def _compute_event_ids(self):
-        internal = self.env["clinic.sms.message"]._internal_partner_ids()
+        internal = self.env["clinic.sms.planner"]._internal_partner_ids()
         for wizard in self:
             events = wizard._events()
             wizard.event_ids = events

@@ -1,0 +1,211 @@
+"""The rule book (core/eligibility.py): every combination that matters, as a table."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from core import eligibility as el
+
+NOW = datetime(2027, 1, 11, 10, 0, tzinfo=timezone.utc)
+START = NOW + timedelta(days=1)
+
+OK_PATIENT = el.Patient(attendee_state="needsAction")
+OPEN_CLINIC = el.Clinic()
+ON_TIME = el.Appointment(start=START, begin=START)
+
+
+def facts(kind="reminder", patient=OK_PATIENT, appointment=ON_TIME, clinic=OPEN_CLINIC, **message):
+    message.setdefault("planned_start", START if kind in el.EVENT_KINDS else None)
+    message.setdefault("rule_active", True if kind in el.EVENT_KINDS else None)
+    return el.Facts(
+        message=el.Message(kind=kind, **message),
+        patient=patient,
+        clinic=clinic,
+        appointment=appointment if kind in el.EVENT_KINDS else None,
+        now=NOW,
+    )
+
+
+def patient(**changes):
+    values = {"attendee_state": "needsAction", **changes}
+    return el.Patient(**values)
+
+
+CASES = [
+    # (name, facts, expected (state, reason) or None)
+    ("a reminder for a booked patient goes", facts(), None),
+    ("clinic SMS switched off skips", facts(clinic=el.Clinic(enabled=False)), ("skipped", "sms_off")),
+    (
+        "an archived appointment cancels its reminder",
+        facts(appointment=el.Appointment(active=False, start=START, begin=START)),
+        ("cancelled", "appointment_cancelled"),
+    ),
+    (
+        "a deleted appointment cancels its reminder",
+        facts(appointment=el.Appointment(exists=False)),
+        ("cancelled", "appointment_cancelled"),
+    ),
+    (
+        "a moved appointment cancels the reminder for the old start",
+        facts(appointment=el.Appointment(start=START + timedelta(hours=2), begin=START + timedelta(hours=2))),
+        ("cancelled", "appointment_moved"),
+    ),
+    (
+        "a cancellation notice for an appointment restored at the same time is withdrawn",
+        facts("cancellation"),
+        ("cancelled", "appointment_restored"),
+    ),
+    (
+        "a cancellation notice for a cancelled appointment goes",
+        facts("cancellation", appointment=el.Appointment(active=False, start=START, begin=START)),
+        None,
+    ),
+    (
+        "a cancellation notice for an appointment restored at another time goes",
+        facts("cancellation", appointment=el.Appointment(start=START + timedelta(days=1))),
+        None,
+    ),
+    (
+        "a patient removed from the appointment gets nothing",
+        facts(patient=patient(attendee_state=None)),
+        ("cancelled", "patient_removed"),
+    ),
+    (
+        "a practitioner listed as attendee is never a patient",
+        facts(patient=patient(internal=True)),
+        ("cancelled", "patient_removed"),
+    ),
+    ("an archived rule never sends", facts(rule_active=False), ("cancelled", "rule_archived")),
+    (
+        "a declined patient gets no reminder",
+        facts(patient=patient(attendee_state="declined")),
+        ("cancelled", "declined"),
+    ),
+    (
+        "a declined patient gets no booking confirmation",
+        facts("confirmation", patient=patient(attendee_state="declined")),
+        ("cancelled", "declined"),
+    ),
+    (
+        "an only-confirmed rule waits for the patient's acceptance",
+        facts(rule_confirmed_only=True),
+        ("cancelled", "unconfirmed"),
+    ),
+    (
+        "an only-confirmed rule sends to an accepted patient",
+        facts(rule_confirmed_only=True, patient=patient(attendee_state="accepted")),
+        None,
+    ),
+    (
+        "the appointment's SMS toggle off skips",
+        facts(appointment=el.Appointment(start=START, begin=START, sms_enabled=False)),
+        ("skipped", "sms_disabled"),
+    ),
+    (
+        "a reminder after the start expires",
+        facts(planned_start=NOW, appointment=el.Appointment(start=NOW, begin=NOW)),
+        ("expired", None),
+    ),
+    (
+        "a cancellation notice after the start still goes",
+        facts(
+            "cancellation",
+            planned_start=NOW - timedelta(hours=1),
+            appointment=el.Appointment(active=False, start=NOW - timedelta(hours=1), begin=NOW),
+        ),
+        None,
+    ),
+    ("a deceased patient is skipped", facts(patient=patient(deceased=True)), ("skipped", "deceased")),
+    ("an opted-out patient is skipped", facts(patient=patient(opted_out=True)), ("skipped", "opted_out")),
+    ("a blacklisted number is skipped", facts(patient=patient(blacklisted=True)), ("skipped", "opted_out")),
+    (
+        "an opt-out confirmation goes to the number that said STOP",
+        facts("opt_out", patient=patient(opted_out=True, blacklisted=True), answers_opt_out=True),
+        None,
+    ),
+    (
+        "an opt-out confirmation not created by a STOP is skipped",
+        facts("opt_out", patient=patient(opted_out=True)),
+        ("skipped", "opted_out"),
+    ),
+    ("no number is skipped", facts(patient=patient(number_state="missing")), ("skipped", "no_number")),
+    (
+        "an invalid number is skipped",
+        facts(patient=patient(number_state="invalid")),
+        ("skipped", "invalid_number"),
+    ),
+    (
+        "a message to a number of its own ignores the contact's number",
+        facts("manual", patient=el.Patient(exists=False, number_state="missing", own_number=True)),
+        None,
+    ),
+    (
+        "a staff message to a practitioner is refused",
+        facts("manual", patient=el.Patient(internal=True)),
+        ("skipped", "not_a_patient"),
+    ),
+    (
+        "a declined patient still gets a staff message",
+        facts("manual", patient=patient(attendee_state="declined")),
+        None,
+    ),
+    # The order: the appointment before the patient; deceased before opted out before the number.
+    (
+        "a cancelled appointment of a deceased patient says cancelled",
+        facts(appointment=el.Appointment(active=False), patient=patient(deceased=True)),
+        ("cancelled", "appointment_cancelled"),
+    ),
+    (
+        "a deceased and opted-out patient says deceased",
+        facts(patient=patient(deceased=True, opted_out=True, number_state="missing")),
+        ("skipped", "deceased"),
+    ),
+    (
+        "an opted-out patient without a number says opted out",
+        facts(patient=patient(opted_out=True, number_state="missing")),
+        ("skipped", "opted_out"),
+    ),
+    (
+        "clinic switched off wins over everything",
+        facts(clinic=el.Clinic(enabled=False), appointment=el.Appointment(exists=False)),
+        ("skipped", "sms_off"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "case", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_the_rule_book_decides(name, case, expected):
+    decision = el.decide(case)
+    assert (None if decision is None else (decision.state, decision.reason)) == expected
+
+
+def test_planning_ignores_what_is_read_when_sending():
+    """A patient's number, opt-out and death are read at dispatch: planning plans anyway."""
+    for changes in ({"deceased": True}, {"opted_out": True}, {"number_state": "missing"}):
+        case = facts(patient=patient(**changes))
+        assert el.may_plan(case)
+        assert el.decide(case, el.SEND) is not None
+
+
+def test_planning_withdraws_for_the_appointment_and_the_rule():
+    assert el.decide(facts(rule_active=False), el.PLAN) == el.Decision("cancelled", "rule_archived")
+    assert not el.may_plan(facts(patient=patient(attendee_state="declined")))
+    assert not el.may_plan(facts(clinic=el.Clinic(enabled=False)))
+
+
+def test_the_detail_names_the_blacklist_and_the_number_problem():
+    assert el.decide(facts(patient=patient(blacklisted=True))).detail == "blacklisted"
+    assert el.decide(facts(patient=patient(opted_out=True))).detail == ""
+    decision = el.decide(facts(patient=patient(number_state="invalid", number_problem="landline")))
+    assert decision.detail == "landline"
+
+
+def test_patient_decision_is_the_table_without_an_appointment():
+    assert el.patient_decision(el.Patient()) is None
+    assert el.patient_decision(el.Patient(deceased=True)).reason == "deceased"
+    assert el.patient_decision(el.Patient(opted_out=True), el.OPT_OUT, answers_opt_out=True) is None
+
+
+def test_every_reason_appears_once_in_the_table():
+    assert len(el.REASONS) == len(set(el.REASONS))
+    assert set(el.PATIENT_REASONS) <= set(el.REASONS)
