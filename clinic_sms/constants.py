@@ -62,6 +62,12 @@ REASONS = [
     ("template_error", "Template cannot be filled in"),
     ("interrupted", "Sending interrupted"),
     ("staff", "Cancelled by staff"),
+    ("declined", "Patient declined the appointment"),
+    ("unconfirmed", "Appointment not confirmed by the patient"),
+    ("rule_archived", "Rule archived"),
+    ("not_a_patient", "Not a patient (a practitioner)"),
+    ("brought_forward", "Sent earlier by a manual reminder run"),
+    ("coalesced", "Merged into another notice"),
 ]
 REASON_CODES = {code for code, _label in REASONS}
 #: States in which a message blocks planning the same message again.

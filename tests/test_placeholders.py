@@ -347,3 +347,15 @@ def test_event_values_render_end_to_end():
 
 def test_languages_constant():
     assert set(placeholders.LANGUAGES) == {"da", "de", "pl", "en"}
+
+
+def test_the_also_sentence_names_the_other_dates_in_the_patients_language():
+    starts = [datetime(2027, 1, 25, 10, 0), datetime(2027, 1, 18, 10, 0)]
+    assert (
+        placeholders.also_sentence(starts, "da_DK")
+        == "Også: 18. januar 2027 kl. 10:00, 25. januar 2027 kl. 10:00."
+    )
+    assert placeholders.also_sentence(starts[:1], "de_DE") == "Außerdem: 25. Januar 2027 um 10:00."
+    assert placeholders.also_sentence(starts[:1], "pl_PL") == "Także: 25 stycznia 2027 o 10:00."
+    assert placeholders.also_sentence(starts[:1], "en_US", allday=True) == "Also: 25 January 2027."
+    assert placeholders.also_sentence([], "da_DK") == ""

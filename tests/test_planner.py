@@ -86,3 +86,60 @@ def test_birthday_dates():
     assert planner.birthday_dates(date(2028, 2, 28)) == [(2, 28)]
     assert planner.birthday_dates(date(2028, 2, 29)) == [(2, 29)]
     assert planner.birthday_dates(date(2100, 2, 28)) == [(2, 28), (2, 29)]  # 2100 is no leap year
+
+
+# --------------------------------------------------------------------------- one conversation
+
+T0 = datetime(2027, 1, 18, 9, 0, tzinfo=timezone.utc)
+
+
+def notice(id_, kind, days=0, hours=0):
+    return planner.PendingNotice(id_, kind, T0 + timedelta(days=days, hours=hours))
+
+
+def test_a_cancellation_and_a_booking_at_the_same_time_send_nothing():
+    result = planner.coalesce([notice(1, "cancellation"), notice(2, "confirmation")])
+    assert (sorted(result.withdrawn), result.kept) == ([1, 2], None)
+
+
+def test_a_cancellation_and_a_booking_at_another_time_send_one_moved_notice():
+    result = planner.coalesce([notice(1, "cancellation"), notice(2, "confirmation", hours=2)])
+    assert (result.withdrawn, result.kept, result.kind, result.also) == ((1,), 2, "reschedule", ())
+
+
+def test_without_a_moved_rule_the_booking_stays_a_confirmation():
+    result = planner.coalesce(
+        [notice(1, "cancellation"), notice(2, "confirmation", hours=2)], can_reschedule=False
+    )
+    assert (result.kept, result.kind) == (2, "confirmation")
+
+
+def test_a_new_series_is_one_confirmation_naming_the_other_dates():
+    result = planner.coalesce([notice(i, "confirmation", days=7 * i) for i in range(5)])
+    assert result.kept == 0 and sorted(result.withdrawn) == [1, 2, 3, 4]
+    assert result.also == tuple(T0 + timedelta(days=7 * i) for i in range(1, 5))
+
+
+def test_a_series_recreated_at_a_new_time_is_one_moved_notice():
+    old = [notice(i, "cancellation", days=7 * i) for i in range(5)]
+    new = [notice(10 + i, "confirmation", days=7 * i, hours=1) for i in range(4)]
+    result = planner.coalesce([*old, *new, notice(20, "reschedule", days=28, hours=1)])
+    assert (result.kept, result.kind) == (10, "reschedule")
+    assert len(result.withdrawn) == 9 and len(result.also) == 4
+
+
+def test_a_series_recreated_at_the_same_times_sends_nothing():
+    old = [notice(i, "cancellation", days=7 * i) for i in range(5)]
+    new = [notice(10 + i, "confirmation", days=7 * i) for i in range(5)]
+    result = planner.coalesce([*old, *new])
+    assert result.kept is None and len(result.withdrawn) == 10
+
+
+def test_several_cancellations_are_one():
+    result = planner.coalesce([notice(i, "cancellation", days=i) for i in range(3)])
+    assert (result.kept, result.kind, len(result.also)) == (0, "cancellation", 2)
+
+
+def test_a_single_notice_is_kept_as_it_is():
+    result = planner.coalesce([notice(1, "reschedule")])
+    assert (result.withdrawn, result.kept, result.kind, result.also) == ((), 1, "reschedule", ())

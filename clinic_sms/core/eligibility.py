@@ -180,7 +180,8 @@ def _unconfirmed(f: Facts) -> bool:
 
 
 def _sms_disabled(f: Facts) -> bool:
-    return _about_appointment(f) and not f.appointment.sms_enabled
+    # Any message given an appointment (a staff notice about a practitioner's day included).
+    return f.appointment is not None and not f.appointment.sms_enabled
 
 
 def _started(f: Facts) -> bool:

@@ -255,3 +255,27 @@ def event_values(
         "clinic_phone": text(clinic_phone),
         "location": text(location),
     }
+
+
+_ALSO = {
+    "da": ("Også: {dates}.", "{date} kl. {time}"),
+    "de": ("Außerdem: {dates}.", "{date} um {time}"),
+    "pl": ("Także: {dates}.", "{date} o {time}"),
+    "en": ("Also: {dates}.", "{date} at {time}"),
+}
+
+
+def also_sentence(starts_local: list[datetime], lang: str, allday: bool = False) -> str:
+    """The sentence a notice adds for the other appointments it speaks for (a series, a burst of
+    changes): da "Også: 18. januar 2027 kl. 10:00, 25. januar 2027 kl. 10:00.", or "" for none."""
+    if not starts_local:
+        return ""
+    code = _language(lang)
+    sentence, item = _ALSO[code]
+    dates = ", ".join(
+        format_date(start.date(), lang)
+        if allday
+        else item.format(date=format_date(start.date(), lang), time=format_time(start.time(), lang))
+        for start in sorted(starts_local)
+    )
+    return sentence.format(dates=dates)

@@ -107,3 +107,74 @@ def birthday_dates(today: date) -> list[tuple[int, int]]:
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# --------------------------------------------------------------------------- notices as one conversation
+
+#: How long a notice waits before it goes, so that a burst of changes (a series re-created by Odoo,
+#: a cancellation followed by a new booking, several moves) becomes one message.
+NOTICE_SETTLE_MINUTES = 2
+
+CONFIRMATION = "confirmation"
+RESCHEDULE = "reschedule"
+CANCELLATION = "cancellation"
+NOTICE_KINDS = (CONFIRMATION, RESCHEDULE, CANCELLATION)
+
+
+@dataclass(frozen=True)
+class PendingNotice:
+    """An unsent notice of one patient: its id, kind and the appointment start it is about."""
+
+    id: int
+    kind: str
+    start: datetime | None
+
+
+@dataclass(frozen=True)
+class Coalesced:
+    """What becomes of one patient's pending notices: the ``withdrawn`` ids, and the one ``kept``
+    (or None) with its new ``kind`` and the other ``also`` starts its text names."""
+
+    withdrawn: tuple[int, ...] = ()
+    kept: int | None = None
+    kind: str | None = None
+    also: tuple[datetime, ...] = ()
+
+
+def coalesce(notices: list[PendingNotice], can_reschedule: bool = True) -> Coalesced:
+    """One patient's pending notices as one conversation.
+
+    * A cancellation and a booking (confirmation or moved notice) at the same start cancel out: the
+      appointment did not change for the patient (Odoo re-created it, or staff undid a mistake).
+    * Cancellations left over with bookings left over mean the appointment moved: one *moved*
+      notice (``can_reschedule``: the clinic has a moved-appointment rule), for the earliest booking.
+    * Several bookings become one, for the earliest, naming the others; several cancellations too.
+    """
+    cancels = sorted((n for n in notices if n.kind == CANCELLATION), key=_order)
+    books = sorted((n for n in notices if n.kind != CANCELLATION), key=_order)
+    withdrawn = []
+    for cancel in list(cancels):
+        twin = next((b for b in books if b.start == cancel.start), None)
+        if twin is not None:
+            books.remove(twin)
+            cancels.remove(cancel)
+            withdrawn += [cancel.id, twin.id]
+    if books:
+        kept, others = books[0], books[1:]
+        kind = kept.kind
+        if cancels:
+            withdrawn += [c.id for c in cancels]
+            if can_reschedule:
+                kind = RESCHEDULE
+    elif cancels:
+        kept, others = cancels[0], cancels[1:]
+        kind = CANCELLATION
+    else:
+        return Coalesced(withdrawn=tuple(withdrawn))
+    withdrawn += [o.id for o in others]
+    also = tuple(sorted({o.start for o in others if o.start and o.start != kept.start}))
+    return Coalesced(withdrawn=tuple(withdrawn), kept=kept.id, kind=kind, also=also)
+
+
+def _order(notice: PendingNotice):
+    return (notice.start or datetime.max.replace(tzinfo=timezone.utc), notice.id)

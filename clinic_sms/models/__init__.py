@@ -2,6 +2,7 @@ from . import (
     calendar_event,
     clinic_sms_credit,
     clinic_sms_credit_price,
+    clinic_sms_eligibility,
     clinic_sms_gateway,
     clinic_sms_keyword,
     clinic_sms_message,

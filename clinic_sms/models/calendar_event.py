@@ -74,20 +74,23 @@ class CalendarEvent(models.Model):
                 cancelled |= event
             elif event.active and not active:
                 restored |= event
+                if start != event.start:
+                    moved |= event  # restored at another time: for the patient, it moved
             elif event.active and start != event.start:
                 moved |= event
             new_patients = (set(event.partner_ids.ids) - internal) - patients
             if event.active and new_patients and event.id not in moved.ids:
                 added |= event
                 added_partners[event.id] = new_patients
-        planner._plan_reminders(events)
         future = lambda ev: ev.start and ev.start > now  # noqa: E731
+        if cancelled and not self.env.context.get("clinic_sms_no_cancellation_notice"):
+            # Before the replanning withdraws an untold booking confirmation: the two cancel out.
+            planner._plan_notices(cancelled.filtered(future), "cancellation")
+        planner._plan_reminders(events)
         if moved:
             planner._plan_moved(moved.filtered(future))
         if added:
             planner._plan_notices(added.filtered(future), "confirmation", added_partners)
-        if cancelled and not self.env.context.get("clinic_sms_no_cancellation_notice"):
-            planner._plan_notices(cancelled.filtered(future), "cancellation")
         return result
 
     def unlink(self):
@@ -161,3 +164,18 @@ class CalendarEvent(models.Model):
                 states.setdefault(reminder.event_id.id, REMINDER_STATE.get(reminder.state, "none"))
         for event in self:
             event.clinic_sms_reminder_state = states.get(event.id, "none")
+
+
+class CalendarAttendee(models.Model):
+    _inherit = "calendar.attendee"
+
+    def write(self, vals):
+        """A patient's answer (by staff, the invitation or an SMS reply) changes what they may get:
+        declining withdraws their unsent messages for the appointment, accepting plans them again."""
+        before = {attendee.id: attendee.state for attendee in self} if "state" in vals else {}
+        result = super().write(vals)
+        if before and not self.env.context.get("clinic_sms_no_plan"):
+            changed = self.filtered(lambda a: a.state != before.get(a.id))
+            if changed:
+                self.env["clinic.sms.planner"]._plan_reminders(changed.event_id)
+        return result

@@ -79,6 +79,25 @@ class ClinicSmsMessage(models.Model):
         readonly=True,
         help="What a patient's reply was understood as.",
     )
+    body_fixed = fields.Boolean(
+        "Text as previewed",
+        readonly=True,
+        help="The text was filled in and shown to staff before sending (a manual run): it goes as it is.",
+    )
+    coalesced_starts = fields.Text(
+        "Also about",
+        readonly=True,
+        help="The starts (UTC, JSON) of the other appointments this notice speaks for: a series, or a "
+        "burst of changes merged into one message.",
+    )
+    reply_to_id = fields.Many2one(
+        "clinic.sms.message",
+        "Answer to",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The patient's reply this message answers (an opt-out confirmation answers a STOP).",
+    )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
@@ -88,6 +107,12 @@ class ClinicSmsMessage(models.Model):
         " WHERE event_id IS NOT NULL AND rule_id IS NOT NULL"
         " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
         "This patient already has this message for this appointment.",
+    )
+    _manual_reminder_once = models.UniqueIndex(
+        "(event_id, partner_id, event_start)"
+        " WHERE kind = 'reminder' AND rule_id IS NULL AND event_id IS NOT NULL"
+        " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
+        "This patient already has a manual reminder for this appointment.",
     )
     _birthday_once = models.UniqueIndex(
         "(partner_id, rule_id, birthday_year)"

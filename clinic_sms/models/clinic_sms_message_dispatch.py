@@ -1,8 +1,9 @@
 """Dispatch: due messages are re-checked, rendered, paid for and handed to the gateways in batches."""
 
+import json
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models, modules
@@ -19,8 +20,8 @@ from ..constants import (
     to_naive,
 )
 from ..core import credits as credit_rules
+from ..core import eligibility, placeholders, planner, segments
 from ..core import gateway as gw
-from ..core import placeholders, planner, segments
 from ..core.exceptions import TemplateError
 from .res_company import ODOO_SMS_STATE, ClinicSmsApi
 
@@ -46,6 +47,7 @@ class ClinicSmsMessage(models.Model):
         autocommit = context.get(
             "clinic_sms_autocommit", bool(context.get("cron_id")) and not modules.module.current_test
         )
+        self.env["clinic.sms.planner"]._coalesce_notices(now)
         self.env.flush_all()
         cr = self.env.cr
         if autocommit:
@@ -278,56 +280,29 @@ class ClinicSmsMessage(models.Model):
     @api.model
     def _blacklisted_numbers(self, numbers):
         """The numbers among ``numbers`` (E.164 already) that are on Odoo's phone blacklist."""
-        numbers = [n for n in numbers if n]
-        if not numbers:
-            return set()
-        self.env["phone.blacklist"].flush_model(["number", "active"])
-        self.env.cr.execute("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", [numbers])
-        return {row[0] for row in self.env.cr.fetchall()}
+        return self.env["clinic.sms.eligibility"]._blacklisted_numbers(numbers)
 
     @api.model
     def _check_before_sending(self, message, now, internal, blacklisted):
-        """The write values that stop ``message`` from going now, or None when it may go."""
+        """The write values that stop ``message`` from going now, or None when it may go: first what
+        the rule book (``core/eligibility.py``) says, then the message's own time (expiry, window)."""
         company = message.company_id
         settings = self.env["clinic.sms.planner"]._settings(company)
         if message.expire_at and message.expire_at <= now:
             return {"state": "expired"}
-        if not company.clinic_sms_enabled:
-            return {"state": "skipped", "reason": "sms_off"}
-        event = message.event_id.with_context(active_test=False)
-        if message.kind == "cancellation":
-            if event and event.active and event.start == message.event_start:
-                return {"state": "cancelled", "reason": "appointment_restored"}
-        elif message.kind in EVENT_KINDS and message.event_start:
-            if not event or not event.active:
-                return {"state": "cancelled", "reason": "appointment_cancelled"}
-            elif event.start != message.event_start:
-                return {"state": "cancelled", "reason": "appointment_moved"}
-            if event and event.active:
-                if message.partner_id not in event.partner_ids or message.partner_id.id in internal:
-                    return {"state": "cancelled", "reason": "patient_removed"}
-                if not event.sms_enabled:
-                    return {"state": "skipped", "reason": "sms_disabled"}
-                begin = planner.event_start(event.start, event.allday, event.start_date, settings.tz)
-                if message.kind == "reminder" and begin <= to_aware(now):
-                    return {"state": "expired"}
-        partner = message.partner_id
-        if partner.deceased:
-            return {"state": "skipped", "reason": "deceased"}
-        # The confirmation of an opt-out is the one message that goes to a number that said no.
-        number = message._destination()
-        if message.kind != "opt_out" and (partner.sms_opt_out or (number and number in blacklisted)):
-            return {"state": "skipped", "reason": "opted_out"}
-        if not partner and message.number:
-            pass  # a message to a number without a contact (Odoo's own SMS, an opt-out reply)
-        elif partner.sms_number_state != "valid":
-            reason = "no_number" if partner.sms_number_state == "missing" else "invalid_number"
-            problem = dict(partner._fields["sms_number_problem"]._description_selection(self.env))
-            return {
-                "state": "skipped",
-                "reason": reason,
-                "error": problem.get(partner.sms_number_problem, False),
-            }
+        Eligibility = self.env["clinic.sms.eligibility"]
+        context = {"internal": internal, "blacklisted": blacklisted}
+        decision = eligibility.decide(Eligibility._message_facts(message, context, now))
+        if decision:
+            values = {"state": decision.state, "reason": decision.reason or False}
+            if decision.reason == "invalid_number" and decision.detail:
+                problems = dict(
+                    message.partner_id._fields["sms_number_problem"]._description_selection(self.env)
+                )
+                values["error"] = problems.get(decision.detail, False)
+            elif decision.reason == "opted_out" and decision.detail == "blacklisted":
+                values["error"] = self.env._("The number is on the blacklist.")
+            return values
         if not planner.may_send_now(to_aware(now), to_aware(message.due_at), settings):
             opens = planner.timing.next_window_open(
                 to_aware(now), settings.tz, settings.window_start, settings.window_end
@@ -468,8 +443,10 @@ class ClinicSmsMessage(models.Model):
         """The text to send: the template's current text filled in, or the text already written."""
         self.ensure_one()
         template = self.template_id or self.rule_id.template_id
+        if self.body and self.body_fixed:
+            return self.body
         if self.body and self.kind in EVENT_KINDS and not self.event_id:
-            return self.body  # written when its appointment was deleted
+            return self._with_also(self.body)  # written when its appointment was deleted
         if not template:
             if not self.body:
                 raise TemplateError(self.env._("The message has neither a template nor a text."))
@@ -477,7 +454,20 @@ class ClinicSmsMessage(models.Model):
         lang, values = self._render_values()
         body = template.with_context(lang=lang).body or ""
         placeholders.validate(body)
-        return placeholders.render(body, values)
+        return self._with_also(placeholders.render(body, values), lang)
+
+    def _with_also(self, body, lang=None):
+        """``body`` with the sentence naming the other appointments this notice speaks for."""
+        if not self.coalesced_starts:
+            return body
+        lang = lang or self.partner_id.lang or self.company_id.partner_id.lang or "en_US"
+        tz = ZoneInfo(self.company_id.clinic_sms_tz or "UTC")
+        starts = [
+            datetime.fromisoformat(value).replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+            for value in json.loads(self.coalesced_starts)
+        ]
+        allday = bool(self.event_id.with_context(active_test=False).allday)
+        return f"{body} {placeholders.also_sentence(starts, lang, allday)}"
 
     def _write_rows(self, updates, now):
         """Write the per-message results of a batch in one query."""

@@ -245,6 +245,7 @@ class ClinicSmsMessage(models.Model):
             self.sudo().create(
                 {
                     "kind": "opt_out",
+                    "reply_to_id": received.id,
                     "template_id": template.id,
                     "partner_id": partners[:1].id,
                     "number": number,

@@ -7,19 +7,70 @@ who or what triggered it. The decisions themselves are the core's (``core/planne
 ``core/eligibility.py`` for who may receive what).
 """
 
+import dataclasses
+import json
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
+from odoo.exceptions import AccessError
 
 from ..constants import BLOCKING_STATES, EVENT_KINDS, UNSENT_STATES, to_aware, to_naive
-from ..core import planner
+from ..core import eligibility, planner
 
 
 class ClinicSmsPlanner(models.AbstractModel):
     _name = "clinic.sms.planner"
     _description = "Clinic SMS planner"
+
+    SYNC_BATCH = 2000
+
+    @api.model
+    def _check_manager(self):
+        if not (
+            self.env.su
+            or self.env.user.has_group("clinic_sms.group_clinic_sms_manager")
+            or self.env.user.has_group("base.group_system")
+        ):
+            raise AccessError(self.env._("Only Clinic SMS administrators can do this."))
+
+    @api.model
+    def _synchronize(self, companies, batch_size=None, autocommit=False):
+        """Plan what is missing for the future appointments of ``companies``, ``batch_size``
+        appointments at a time (idempotent: what exists is kept). Answers the number checked."""
+        company_ids = companies.ids
+        self = self._planning_env()
+        batch_size = batch_size or self.SYNC_BATCH
+        Event = self.env["calendar.event"]
+        now = fields.Datetime.now()
+        domain = [("start", ">", now), ("active", "=", True)]
+        default = self.env.company.id
+        company_domain = [("user_id.company_id", "in", company_ids)]
+        if default in company_ids:
+            company_domain = ["|", ("user_id", "=", False), *company_domain]
+        last, done = 0, 0
+        while True:
+            events = Event.search([*domain, *company_domain, ("id", ">", last)], order="id", limit=batch_size)
+            if not events:
+                return done
+            self._plan_reminders(events)
+            last, done = events[-1].id, done + len(events)
+            self.env.flush_all()
+            if autocommit and not modules.module.current_test:
+                self.env["ir.cron"]._commit_progress(len(events))
+            self.env.invalidate_all()
+
+    @api.model
+    def _notice_settle(self):
+        """How long notices settle before they go (``clinic_sms.notice_settle_minutes``, default
+        ``core.planner.NOTICE_SETTLE_MINUTES``)."""
+        value = self.env["ir.config_parameter"].sudo().get_param("clinic_sms.notice_settle_minutes")
+        try:
+            minutes = float(value) if value not in (None, False, "") else planner.NOTICE_SETTLE_MINUTES
+        except ValueError:
+            minutes = planner.NOTICE_SETTLE_MINUTES
+        return timedelta(minutes=max(minutes, 0))
 
     @api.model
     def _planning_env(self):
@@ -64,6 +115,8 @@ class ClinicSmsPlanner(models.AbstractModel):
             )
             seen = {(m.partner_id.id, m.rule_id.id) for m in existing}
             partners = self.env["res.partner"].browse(partner_ids)
+            Eligibility = self.env["clinic.sms.eligibility"]
+            context = Eligibility._context(partners)
             vals_list = []
             for rule in rules:
                 due = planner.timing.due_days_before_at(
@@ -97,10 +150,12 @@ class ClinicSmsPlanner(models.AbstractModel):
                         "expire_at": to_naive(plan.expire_at),
                         "state": "scheduled",
                     }
-                    if partner.deceased:
-                        vals.update(state="skipped", reason="deceased")
-                    elif partner.sms_opt_out:
-                        vals.update(state="skipped", reason="opted_out")
+                    decision = eligibility.patient_decision(
+                        Eligibility._patient(partner, context), "birthday"
+                    )
+                    if decision and decision.reason in ("deceased", "opted_out"):
+                        # Known for the day: logged at once. The number is read when it goes.
+                        vals.update(state="skipped", reason=decision.reason)
                     vals_list.append(vals)
             if vals_list:
                 self.env["clinic.sms.message"].create(vals_list)
@@ -153,53 +208,54 @@ class ClinicSmsPlanner(models.AbstractModel):
 
     @api.model
     def _plan_reminders(self, events, retime=False):
-        """Bring the reminders of ``events`` in line with their current state.
+        """Bring the messages of ``events`` in line with their current state.
 
-        Unsent messages that no longer fit (appointment cancelled or moved, patient removed, rule no
-        longer applying, SMS switched off) are withdrawn with their reason; missing reminders are
+        Unsent messages that the rule book no longer allows (appointment cancelled or moved, patient
+        removed or declined, rule archived, SMS switched off) are withdrawn with its reason, and those
+        whose rule no longer concerns the appointment with ``rule_changed``; missing reminders are
         planned. With ``retime``, unsent reminders that stay get their due time recomputed (a rule's
-        timing changed).
+        timing changed). Idempotent: what exists is kept.
         """
         self = self._planning_env()
-        Message = self.env["clinic.sms.message"].sudo()
+        Message = self.env["clinic.sms.message"]
+        Eligibility = self.env["clinic.sms.eligibility"]
         events = events.with_env(self.env).with_context(active_test=False).exists()
         if not events:
             return
         now = fields.Datetime.now()
-        internal = self._internal_partner_ids()
+        context = Eligibility._context(self.env["res.partner"], events)
         rules_by_company = self._rules_by_company(["reminder"])
-        existing = Message.search_fetch(
+        existing = Message.with_context(active_test=False).search_fetch(
             [("event_id", "in", events.ids), ("kind", "in", EVENT_KINDS), ("state", "in", BLOCKING_STATES)],
-            ["event_id", "partner_id", "rule_id", "event_start", "state", "kind", "due_at"],
+            ["event_id", "partner_id", "rule_id", "event_start", "state", "kind", "due_at", "company_id"],
         )
         by_key = {(m.event_id.id, m.partner_id.id, m.rule_id.id, m.event_start): m for m in existing}
-        notices_by_event = defaultdict(list)
-        for message in existing:
-            if message.kind != "reminder":
-                notices_by_event[message.event_id.id].append(message)
         keep = set()
-        withdraw = defaultdict(lambda: Message.browse())  # (state, reason) -> messages
+        withdraw = defaultdict(Message.browse)  # (state, reason) -> messages
         retimed = []
         vals_list = []
+        applicable = {}
+        dropped = set()  # reminders whose rule can no longer plan them (too late now)
         for event in events:
             company = event._clinic_sms_company()
-            patients = event._clinic_sms_patients(internal) if event.active else event.partner_ids.browse()
-            if not event.active or not company.clinic_sms_enabled or not event.sms_enabled:
-                continue  # its unsent messages are withdrawn below, with the reason
-            settings = self._settings(company)
             rules = self._applicable_rules(rules_by_company, "reminder", company, event)
-            for message in notices_by_event[event.id]:
-                if message.event_start == event.start and message.partner_id in patients:
-                    keep.add(message.id)
-            for rule in rules:
-                for partner in patients:
+            applicable[event.id] = rules
+            if not event.active or not company.clinic_sms_enabled or not event.sms_enabled:
+                continue  # its unsent messages are withdrawn below, with the rule book's reason
+            started = event.start <= now
+            settings = self._settings(company)
+            for partner in event.partner_ids:
+                for rule in rules:
+                    facts = Eligibility._event_facts(event, partner, "reminder", context, now, rule)
+                    if not eligibility.may_plan(facts):
+                        continue
                     key = (event.id, partner.id, rule.id, event.start)
                     message = by_key.get(key)
                     if message and message.kind == "reminder":
                         keep.add(message.id)
-                        if not (retime and message.state == "scheduled"):
+                        if started or not (retime and message.state == "scheduled"):
                             continue
-                    elif event.start <= now:
+                    elif started:
                         continue
                     plan = planner.plan_reminder(
                         planner.RuleTiming(rule.timing, rule.hours_before, rule.days_before, rule.send_hour),
@@ -212,6 +268,7 @@ class ClinicSmsPlanner(models.AbstractModel):
                     if message:
                         if plan is None:
                             keep.discard(message.id)
+                            dropped.add(message.id)
                         elif to_naive(plan.due_at) != message.due_at:
                             retimed.append((message, plan))
                         continue
@@ -220,25 +277,22 @@ class ClinicSmsPlanner(models.AbstractModel):
                     vals_list.append(
                         self._message_vals(event, "reminder", rule, partner, company, plan, "scheduled")
                     )
-        for message in existing:
-            if message.id in keep or message.state not in UNSENT_STATES or message.kind == "cancellation":
-                continue
-            event = message.event_id
-            company = event._clinic_sms_company()
-            if not event.active:
-                withdraw["cancelled", "appointment_cancelled"] |= message
-            elif message.event_start != event.start:
-                withdraw["cancelled", "appointment_moved"] |= message
-            elif message.partner_id not in event._clinic_sms_patients(internal):
-                withdraw["cancelled", "patient_removed"] |= message
-            elif not company.clinic_sms_enabled:
-                withdraw["skipped", "sms_off"] |= message
-            elif not event.sms_enabled:
-                withdraw["skipped", "sms_disabled"] |= message
-            else:
+        unsent = [m for m in existing if m.state in UNSENT_STATES and m.id not in keep]
+        decisions = Eligibility._decide_messages(
+            Message.browse([m.id for m in unsent]), now, eligibility.PLAN
+        )
+        for message in unsent:
+            decision = decisions.get(message.id)
+            if decision:
+                withdraw[decision.state, decision.reason] |= message
+            elif (
+                message.kind == "reminder"
+                and message.rule_id
+                and message.rule_id not in applicable.get(message.event_id.id, ())
+            ) or message.id in dropped:
                 withdraw["cancelled", "rule_changed"] |= message
         for (state, reason), messages in withdraw.items():
-            messages.write({"state": state, "reason": reason})
+            messages.write({"state": state, "reason": reason or False})
         for message, plan in retimed:
             message.write(
                 {"due_at": to_naive(plan.due_at), "expire_at": to_naive(plan.expire_at), "state": "scheduled"}
@@ -294,6 +348,9 @@ class ClinicSmsPlanner(models.AbstractModel):
         now = fields.Datetime.now()
         internal = self._internal_partner_ids()
         rules_by_company = self._rules_by_company([kind])
+        Eligibility = self.env["clinic.sms.eligibility"]
+        context = Eligibility._context(self.env["res.partner"], events)
+        settle = self._notice_settle()
         existing = Message.search_fetch(
             [("event_id", "in", events.ids), ("kind", "=", kind), ("state", "in", BLOCKING_STATES)],
             ["event_id", "partner_id", "rule_id", "event_start"],
@@ -309,7 +366,8 @@ class ClinicSmsPlanner(models.AbstractModel):
                 continue
             settings = self._settings(company)
             begin = planner.event_start(event.start, event.allday, event.start_date, settings.tz)
-            plan = planner.plan_notice(kind, to_aware(now), begin, settings)
+            # Notices settle before they go, so that a burst of changes becomes one message.
+            plan = planner.plan_notice(kind, to_aware(now) + settle, begin, settings)
             if plan is None:
                 continue
             patients = event._clinic_sms_patients(internal)
@@ -318,6 +376,14 @@ class ClinicSmsPlanner(models.AbstractModel):
             for rule in rules:
                 for partner in patients:
                     if (event.id, partner.id, rule.id, event.start) in seen:
+                        continue
+                    facts = Eligibility._event_facts(event, partner, kind, context, now, rule)
+                    if kind == "cancellation":
+                        # Planned as the appointment goes (archived or about to be deleted).
+                        facts = dataclasses.replace(
+                            facts, appointment=dataclasses.replace(facts.appointment, active=False)
+                        )
+                    if not eligibility.may_plan(facts):
                         continue
                     vals_list.append(
                         self._message_vals(
@@ -351,3 +417,61 @@ class ClinicSmsPlanner(models.AbstractModel):
             "due_at": to_naive(plan.due_at),
             "expire_at": to_naive(plan.expire_at),
         }
+
+    @api.model
+    def _coalesce_notices(self, now):
+        """Merge each patient's pending notices into one conversation (``core.planner.coalesce``)
+        once the first of them has settled: the dispatcher's first step."""
+        self = self._planning_env()
+        Message = self.env["clinic.sms.message"]
+        kinds = list(planner.NOTICE_KINDS)
+        due = Message._read_group(
+            [("kind", "in", kinds), ("state", "in", UNSENT_STATES), ("due_at", "<=", now)],
+            ["partner_id"],
+        )
+        partner_ids = [partner.id for [partner] in due if partner]
+        if not partner_ids:
+            return 0
+        # Only the automatic notices (a rule's), per practitioner: what staff write themselves (the
+        # practitioner's day) goes as they wrote it.
+        pending = Message.search(
+            [
+                ("kind", "in", kinds),
+                ("state", "in", UNSENT_STATES),
+                ("partner_id", "in", partner_ids),
+                ("rule_id", "!=", False),
+            ],
+            order="id",
+        )
+        groups = defaultdict(list)
+        for message in pending:
+            groups[message.company_id.id, message.partner_id.id, message.user_id.id].append(message)
+        if all(len(messages) < 2 for messages in groups.values()):
+            return 0
+        rules = self._rules_by_company(["reschedule"])
+        withdrawn = Message.browse()
+        changes = []
+        for (company_id, _partner_id, _user_id), messages in groups.items():
+            if len(messages) < 2:
+                continue
+            reschedule = (rules.get(company_id) or rules.get(False) or Message.env["clinic.sms.rule"])[:1]
+            result = planner.coalesce(
+                [planner.PendingNotice(m.id, m.kind, to_aware(m.event_start)) for m in messages],
+                can_reschedule=bool(reschedule),
+            )
+            withdrawn |= Message.browse(result.withdrawn)
+            if result.kept:
+                kept = Message.browse(result.kept)
+                values = {}
+                if result.also:
+                    values["coalesced_starts"] = json.dumps(
+                        [to_naive(start).isoformat() for start in result.also]
+                    )
+                if result.kind != kept.kind:
+                    values.update(kind=result.kind, rule_id=reschedule.id, template_id=False)
+                if values:
+                    changes.append((kept, values))
+        withdrawn.write({"state": "cancelled", "reason": "coalesced"})
+        for kept, values in changes:
+            kept.write(values)
+        return len(withdrawn)

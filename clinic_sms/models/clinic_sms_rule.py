@@ -12,6 +12,7 @@ TIMING_FIELDS = {
     "event_type_ids",
     "active",
     "company_id",
+    "confirmed_only",
 }
 
 
@@ -42,6 +43,10 @@ class ClinicSmsRule(models.Model):
         "calendar.event.type",
         string="Appointment types",
         help="Only appointments of these types. Empty: all appointments.",
+    )
+    confirmed_only = fields.Boolean(
+        "Only confirmed appointments",
+        help="Send this reminder only to patients who accepted the appointment.",
     )
     company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
@@ -90,6 +95,11 @@ class ClinicSmsRule(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
+        if vals.get("active") is False:
+            # Archived rules never plan: their unsent messages are withdrawn, whatever their kind.
+            self.env["clinic.sms.message"].sudo().search(
+                [("rule_id", "in", self.ids), ("state", "in", ("scheduled", "queued"))]
+            ).write({"state": "cancelled", "reason": "rule_archived"})
         if TIMING_FIELDS & set(vals):
             self.with_context(active_test=False).filtered(lambda r: r.kind == "reminder")._clinic_sms_replan()
         return result

@@ -185,7 +185,13 @@ class ResCompany(models.Model):
         return credits.cost(parts, number or "", self.clinic_sms_credits_per_part, prices)
 
     def write(self, vals):
+        switched_on = (
+            self.filtered(lambda c: not c.clinic_sms_enabled) if vals.get("clinic_sms_enabled") else None
+        )
         result = super().write(vals)
+        if switched_on:
+            # Switching Clinic SMS on again plans what is missing for future appointments.
+            self.env["clinic.sms.planner"]._synchronize(switched_on)
         if "clinic_sms_monthly_allowance" in vals and self.ids:
             # A new allowance counts from now: the next roll grants this month's if none was.
             self.env.cr.execute(

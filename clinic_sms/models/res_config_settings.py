@@ -59,5 +59,21 @@ class ResConfigSettings(models.TransientModel):
     def action_clinic_sms_open_prices(self):
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_credit_price_action")
 
+    def action_clinic_sms_synchronize(self):
+        """*Synchronize all*: plan whatever is missing for the company's future appointments."""
+        self.env["clinic.sms.planner"]._check_manager()
+        count = self.env["clinic.sms.planner"]._synchronize(self.env.company)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Synchronize all"),
+                "message": self.env._(
+                    "%(count)s future appointments checked; what was missing is planned.", count=count
+                ),
+                "type": "success",
+            },
+        }
+
     def action_clinic_sms_open_log(self):
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")

@@ -34,6 +34,8 @@ class ClinicSmsCase(TransactionCase):
                 "clinic_sms_gateway_id": cls.env.ref("clinic_sms.gateway_test").id,
             }
         )
+        # Notices go at once here; the tests of coalescing (test_conversation.py) let them settle.
+        cls.env["ir.config_parameter"].sudo().set_param("clinic_sms.notice_settle_minutes", "0")
         cls.gateway = cls.env.ref("clinic_sms.gateway_test")
         cls.rule_reminder = cls.env.ref("clinic_sms.rule_reminder_24h")
         cls.rule_confirmation = cls.env.ref("clinic_sms.rule_confirmation")

@@ -233,9 +233,14 @@ class TestReminderRun(ClinicSmsCase):
         run = self.run_wizard(one_per_day=True)
         run.line_ids.filtered(lambda line: line.partner_id == self.patient2).selected = False
         run.action_send()
-        manual = self.messages(kind="reminder").filtered(lambda m: not m.rule_id)
+        # The planned 24 h reminder is brought forward: no second reminder (one per appointment,
+        # patient, rule and start, the manual run included), with the text the preview showed.
+        manual = self.messages(kind="reminder", states=("queued",))
         self.assertEqual(manual.partner_id, self.patient)
+        self.assertEqual(manual.rule_id, self.rule_reminder)
+        self.assertEqual(len(self.messages(self.first, "reminder", partner=self.patient)), 1)
         anna = run.line_ids.filtered(lambda line: line.partner_id == self.patient)
+        self.assertTrue(anna.brings_forward)
         self.assertEqual(
             (manual.event_id, manual.event_start, manual.expire_at, manual.state, manual.body),
             (self.first, self.first.start, self.first.start, "queued", anna.body),
@@ -248,6 +253,6 @@ class TestReminderRun(ClinicSmsCase):
         run = self.run_wizard(user=self.staff)
         self.assertTrue(run.line_ids)
         run.action_send()
-        self.assertEqual(len(self.messages(kind="reminder").filtered(lambda m: not m.rule_id)), 3)
+        self.assertEqual(len(self.messages(kind="reminder", states=("queued",))), 3)
         with self.assertRaises(AccessError):
             self.run_wizard(user=self.employee)

@@ -199,29 +199,28 @@ class ClinicSmsComposer(models.TransientModel):
         return dict(self.env["clinic.sms.message"]._fields["reason"]._description_selection(self.env))
 
     def _recipients(self):
-        """([partners that get the message], [(partner, reason code, detail)] left out), in the
-        order of the dispatcher's own checks (deceased, opted out, number)."""
+        """([partners that get the message], [(partner, reason code, detail)] left out), as the rule
+        book decides (the dispatcher asks it again when the message goes)."""
         self.ensure_one()
         partners = self.partner_ids._origin
         if self.event_id:
             internal = self.env["clinic.sms.planner"]._internal_partner_ids()
             partners = partners.filtered(lambda p: p.id not in internal)
-        blacklisted = self.env["clinic.sms.message"]._blacklisted_numbers(partners.mapped("sms_number_e164"))
         problems = dict(
             self.env["res.partner"]._fields["sms_number_problem"]._description_selection(self.env)
         )
         sendable, excluded = [], []
-        for partner in partners:
-            if partner.deceased:
-                excluded.append((partner, "deceased", ""))
-            elif partner.sms_opt_out or (partner.sms_number_e164 and partner.sms_number_e164 in blacklisted):
-                detail = "" if partner.sms_opt_out else self.env._("The number is on the blacklist.")
-                excluded.append((partner, "opted_out", detail))
-            elif partner.sms_number_state != "valid":
-                reason = "no_number" if partner.sms_number_state == "missing" else "invalid_number"
-                excluded.append((partner, reason, problems.get(partner.sms_number_problem, "")))
-            else:
+        # The rule book decides, in its order (core/eligibility.py).
+        for partner, decision in self.env["clinic.sms.eligibility"]._decide_patients(partners):
+            if not decision:
                 sendable.append(partner)
+            elif decision.reason == "opted_out":
+                detail = self.env._("The number is on the blacklist.") if decision.detail else ""
+                excluded.append((partner, "opted_out", detail))
+            elif decision.reason == "invalid_number":
+                excluded.append((partner, "invalid_number", problems.get(decision.detail, "")))
+            else:
+                excluded.append((partner, decision.reason, ""))
         return sendable, excluded
 
     def _excluded_table(self, excluded):

@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..constants import to_aware
-from ..core import placeholders
+from ..core import eligibility, placeholders
 from ..core.exceptions import TemplateError
 
 EXPIRY = timedelta(hours=24)
@@ -292,6 +292,8 @@ class ClinicSmsDay(models.TransientModel):
             def also(env, times):
                 return env._("This is also about your appointments at %(times)s.", times=times)
 
+        Eligibility = self.env["clinic.sms.eligibility"]
+        context = Eligibility._context(self.env["res.partner"], events)
         vals_list = []
         for (partner, _day), day_events in grouped.items():
             enabled = day_events.filtered("sms_enabled")
@@ -306,8 +308,11 @@ class ClinicSmsDay(models.TransientModel):
                 "due_at": now,
                 "expire_at": now + EXPIRY,
             }
-            if not enabled:
-                values.update(state="skipped", reason="sms_disabled")
+            decision = eligibility.decide(
+                Eligibility._event_facts(first.sudo(), partner, kind, context, now), eligibility.PLAN
+            )
+            if decision:
+                values.update(state=decision.state, reason=decision.reason)
             else:
                 try:
                     body = self._render_for(text_for(partner, enabled), kind, partner, enabled, company, also)

@@ -5,14 +5,12 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..constants import REASONS, UNSENT_STATES
+from ..core import eligibility
 from ..core.exceptions import TemplateError
 
 EXCLUDED = [
-    ("opted_out", "Patient does not want SMS"),
-    ("no_number", "No SMS number"),
-    ("invalid_number", "Invalid SMS number"),
-    ("deceased", "Patient deceased"),
-    ("sms_disabled", "SMS switched off for the appointment"),
+    *REASONS,
     ("already_reminded", "Already reminded"),
     ("started", "Appointment already started"),
 ]
@@ -98,28 +96,36 @@ class ClinicSmsReminderRun(models.TransientModel):
                 ["event_id", "partner_id", "event_start"],
             )
         }
-        blacklisted = self.env["clinic.sms.message"]._blacklisted_numbers(
-            events.partner_ids.mapped("sms_number_e164")
-        )
+        planned = {
+            (m.event_id.id, m.partner_id.id, m.event_start)
+            for m in self.env["clinic.sms.message"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("event_id", "in", events.ids),
+                    ("kind", "=", "reminder"),
+                    ("rule_id", "!=", False),
+                    ("state", "in", UNSENT_STATES),
+                ],
+                ["event_id", "partner_id", "event_start"],
+            )
+        }
+        Eligibility = self.env["clinic.sms.eligibility"]
+        context = Eligibility._context(events.partner_ids, events)
 
         def patient_reason(partner):
-            if partner.sms_opt_out or (partner.sms_number_e164 and partner.sms_number_e164 in blacklisted):
-                return "opted_out"
-            if partner.deceased:
-                return "deceased"
-            if partner.sms_number_state == "missing":
-                return "no_number"
-            if partner.sms_number_state != "valid":
-                return "invalid_number"
-            return False
+            decision = eligibility.patient_decision(Eligibility._patient(partner, context))
+            return decision.reason if decision else False
 
         def event_reason(partner, event):
-            if not event.sms_enabled:
-                return "sms_disabled"
+            # The rule book first (toggle, declined, started, …), then what the log already says.
+            decision = eligibility.decide(
+                Eligibility._event_facts(event.sudo(), partner, "reminder", context, now)
+            )
+            if decision:
+                return decision.reason or "started"
             if (event.id, partner.id, event.start) in reminded:
                 return "already_reminded"
-            if event.start <= now:
-                return "started"
             return False
 
         def also(env, times):
@@ -151,18 +157,20 @@ class ClinicSmsReminderRun(models.TransientModel):
                     )
                 except TemplateError as error:
                     raise UserError(error.message) from error
-                lines.append(self._line(partner, group, text, False))
+                lines.append(self._line(partner, group, text, False, planned))
         return lines
 
-    def _line(self, partner, events, text, reason):
+    def _line(self, partner, events, text, reason, planned=()):
+        first = events[:1]
         return {
             "run_id": self.id,
             "partner_id": partner.id,
             "event_ids": [(6, 0, events.ids)],
-            "event_id": events[:1].id,
+            "event_id": first.id,
             "body": text,
             "excluded_reason": reason,
             "selected": not reason,
+            "brings_forward": bool(first and (first.id, partner.id, first.start) in planned),
         }
 
     def _reminder_template(self):
@@ -184,27 +192,66 @@ class ClinicSmsReminderRun(models.TransientModel):
         if not lines:
             raise UserError(self.env._("No reminder is selected."))
         now = fields.Datetime.now()
-        messages = (
-            self.env["clinic.sms.message"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "kind": "reminder",
-                        "event_id": line.event_id.id,
-                        "event_start": line.event_id.start,
-                        "user_id": line.event_id.user_id.id,
-                        "partner_id": line.partner_id.id,
-                        "company_id": self.company_id.id,
-                        "body": line.body,
-                        "state": "queued",
-                        "due_at": now,
-                        "expire_at": line.event_id.start,
-                    }
-                    for line in lines
-                ]
-            )
+        Message = self.env["clinic.sms.message"].sudo()
+        events = lines.event_id
+        # One reminder per appointment, patient and start: a planned one is brought forward (the
+        # same message, sent now) instead of adding a second.
+        planned = Message.search(
+            [
+                ("event_id", "in", events.ids),
+                ("kind", "=", "reminder"),
+                ("rule_id", "!=", False),
+                ("state", "in", UNSENT_STATES),
+            ],
+            order="due_at, id",
         )
+        by_key = {}
+        for message in planned:
+            by_key.setdefault((message.event_id.id, message.partner_id.id, message.event_start), message)
+        forward = Message.browse()
+        new_lines = self.env["clinic.sms.reminder.run.line"]
+        for line in lines:
+            message = by_key.get((line.event_id.id, line.partner_id.id, line.event_id.start))
+            if message:
+                # The same message, now, with the text the preview showed.
+                message.write(
+                    {"state": "queued", "due_at": now, "reason": False, "body": line.body, "body_fixed": True}
+                )
+                forward |= message
+            else:
+                new_lines |= line
+        existing_manual = {
+            (m.event_id.id, m.partner_id.id, m.event_start)
+            for m in Message.search_fetch(
+                [
+                    ("event_id", "in", new_lines.event_id.ids),
+                    ("kind", "=", "reminder"),
+                    ("rule_id", "=", False),
+                    ("state", "in", ("scheduled", "queued", "sending", "sent", "delivered", "buffered")),
+                ],
+                ["event_id", "partner_id", "event_start"],
+            )
+        }
+        messages = Message.create(
+            [
+                {
+                    "kind": "reminder",
+                    "event_id": line.event_id.id,
+                    "event_start": line.event_id.start,
+                    "user_id": line.event_id.user_id.id,
+                    "partner_id": line.partner_id.id,
+                    "company_id": self.company_id.id,
+                    "body": line.body,
+                    "body_fixed": True,
+                    "state": "queued",
+                    "due_at": now,
+                    "expire_at": line.event_id.start,
+                }
+                for line in new_lines
+                if (line.event_id.id, line.partner_id.id, line.event_id.start) not in existing_manual
+            ]
+        )
+        messages |= forward
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -229,3 +276,9 @@ class ClinicSmsReminderRunLine(models.TransientModel):
     body = fields.Text("Text", readonly=True)
     excluded_reason = fields.Selection(EXCLUDED, "Left out because", readonly=True)
     selected = fields.Boolean("Send", default=True)
+    brings_forward = fields.Boolean(
+        "Planned reminder sent now",
+        readonly=True,
+        help="The patient's planned reminder for this appointment is sent now instead of later: "
+        "no second reminder.",
+    )
