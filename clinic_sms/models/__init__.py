@@ -7,6 +7,7 @@ from . import (
     clinic_sms_message,
     clinic_sms_rule,
     clinic_sms_template,
+    ir_http,
     res_company,
     res_config_settings,
     res_partner,
