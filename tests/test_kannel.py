@@ -337,6 +337,8 @@ def test_report_states(status, state, reason):
         {"ref": " ", "status": "1"},
         {"ref": "77", "status": "3"},
         {"ref": "7", "status": "x"},
+        {"ref": "7", "status": "²"},  # "²".isdigit() is true, yet int("²") fails
+        {"ref": "7", "status": "1" * 5000},  # more digits than int() reads
     ],
 )
 def test_malformed_reports(query):
@@ -378,6 +380,18 @@ def test_reply_by_post_url():
     [reply] = KannelClient().parse_inbound(request)
     assert (reply.number, reply.body, reply.to) == (PATIENT_PL, "Nie, odwołuję", "1234")
     assert reply.at == datetime(2026, 11, 22, 6, 17, 23, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "rot13", "idna", "undefined", "base64"])
+def test_reply_in_a_charset_python_cannot_read_is_read_as_utf8(charset):
+    request = gw.Request(
+        "POST",
+        "https://c/i",
+        headers={"content-type": f"text/plain; charset={charset}", "x-kannel-from": PATIENT_DK},
+        body="Kan jeg komme kl. 10? æø".encode(),
+    )
+    [reply] = KannelClient().parse_inbound(request)
+    assert reply.body == "Kan jeg komme kl. 10? æø"
 
 
 def test_empty_reply_is_kept():

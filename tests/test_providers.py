@@ -4,6 +4,7 @@ Webhooks go through the emulator too: it signs and posts them as the provider wo
 ``/_sink/`` URL, and the recorded request is handed to the client as a ``core.gateway.Request``.
 """
 
+import base64
 import json
 import sys
 import time
@@ -537,6 +538,8 @@ def test_gatewayapi_body_must_match_the_signed_token():
         "a.b.c",
         # {"alg": "none"}: an unsigned token must never pass
         "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpZCI6NSwic3RhdHVzIjoiREVMSVZFUkVEIn0.",
+        # a header nested deeper than json can read (RecursionError), checked before the signature
+        base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=") + ".e30.c2ln",
     ],
 )
 def test_gatewayapi_unreadable_or_unsigned_tokens_are_forged(token):

@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .exceptions import CoreError
+from .text import ERROR_LIMIT, clean_field, clean_text
 
 _logger = logging.getLogger(__name__)
 
@@ -107,6 +108,15 @@ class Report:
     reason: str = ""  # for failed/expired: a code from the R_* list
     error: str = ""  # the provider's own words, for staff
 
+    def cleaned(self) -> Report:
+        """This report with its texts safe to store (see :mod:`.text`)."""
+        return replace(
+            self,
+            provider_ref=clean_field(self.provider_ref),
+            ref=clean_field(self.ref),
+            error=clean_text(self.error, ERROR_LIMIT),
+        )
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -117,6 +127,17 @@ class Inbound:
     provider_ref: str = ""
     to: str = ""  # the clinic's number or sender the patient answered
     at: datetime | None = None
+
+    def cleaned(self) -> Inbound:
+        """This reply with its texts safe to store: NUL and lone surrogates replaced, the body
+        capped at ten SMS parts (see :mod:`.text`)."""
+        return replace(
+            self,
+            number=clean_field(self.number),
+            body=clean_text(self.body),
+            provider_ref=clean_field(self.provider_ref),
+            to=clean_field(self.to),
+        )
 
 
 @dataclass(frozen=True)
@@ -140,7 +161,7 @@ class Request:
     def json(self):
         try:
             return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
             raise Malformed("The request body is not JSON.") from error
 
 

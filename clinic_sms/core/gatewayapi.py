@@ -210,7 +210,7 @@ class GatewayApiClient(HttpClient):
             header = json.loads(_b64url(parts[0]))
             signature = _b64url(parts[2])
             signed = f"{parts[0]}.{parts[1]}".encode("ascii")
-        except (ValueError, binascii.Error, UnicodeError) as error:
+        except (ValueError, binascii.Error, UnicodeError, RecursionError) as error:
             raise Forged("The X-Gwapi-Signature token cannot be read.") from error
         # Only HS256 is accepted: a token naming another algorithm ("none") is refused outright.
         if not isinstance(header, dict) or header.get("alg") != "HS256":
@@ -220,7 +220,7 @@ class GatewayApiClient(HttpClient):
             raise Forged("The X-Gwapi-Signature token was not signed with this gateway's secret.")
         try:
             claims = json.loads(_b64url(parts[1]))
-        except (ValueError, binascii.Error) as error:
+        except (ValueError, binascii.Error, RecursionError) as error:
             raise Forged("The X-Gwapi-Signature token cannot be read.") from error
         if not isinstance(claims, dict):
             raise Malformed("The signed notification is not a JSON object.")

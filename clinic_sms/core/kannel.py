@@ -101,6 +101,15 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
+def _decode(body: bytes, charset: str) -> str:
+    """``body`` read in ``charset``, or as UTF-8 (what smsbox sends with ``mo-recode``) when Python
+    knows no text encoding of that name, or the codec cannot replace what it cannot read."""
+    try:
+        return body.decode(charset, errors="replace")
+    except (LookupError, ValueError):  # unknown name, "rot13", "idna", "undefined"
+        return body.decode("utf-8", errors="replace")
+
+
 def _detail(response) -> str:
     """The HTTP status and smsbox's one-line answer, for staff: short, and without anything that
     looks like a phone number (smsbox appends receivers to some answers)."""
@@ -211,7 +220,7 @@ class KannelClient(HttpClient):
         status = (params.get("status") or "").strip()
         if not ref:
             raise Malformed("A Kannel delivery report needs 'ref'.")
-        if not status.isdigit() or int(status) not in DLR_STATES:
+        if status not in {str(code) for code in DLR_STATES}:  # "²".isdigit(), yet int("²") fails
             raise Malformed(f"Unknown Kannel delivery report type {status[:20]!r}.")
         state, reason = DLR_STATES[int(status)]
         error = ""
@@ -231,7 +240,7 @@ class KannelClient(HttpClient):
             number, to = request.header("x-kannel-from"), request.header("x-kannel-to")
             at, ref = _time(request.header("x-kannel-time")), ""
             charset = _CHARSET.search(request.header("content-type"))
-            text = request.body.decode(charset.group(1) if charset else "utf-8", errors="replace")
+            text = _decode(request.body, charset.group(1) if charset else "utf-8")
         else:
             raise Malformed("A Kannel reply needs 'from' (get-url) or X-Kannel-From (post-url, send-sender).")
         number = (number or "").strip()

@@ -11,6 +11,7 @@ from . import (
     clinic_sms_planner,
     clinic_sms_rule,
     clinic_sms_template,
+    ir_http,
     res_company,
     res_config_settings,
     res_partner,

@@ -32,7 +32,9 @@ class ClinicSmsMessage(models.Model):
         """
         if not reports:
             return 0
-        ids = {int(r.ref) for r in reports if r.ref and r.ref.isdigit() and int(r.ref) < 2**31}
+        reports = [report.cleaned() for report in reports]  # polled ones too: no NUL reaches SQL
+        # ASCII digits only: "²".isdigit() is true, yet int("²") fails.
+        ids = {int(r.ref) for r in reports if r.ref.isascii() and r.ref.isdigit() and int(r.ref) < 2**31}
         refs = {r.provider_ref for r in reports if r.provider_ref}
         self.env.flush_all()
         self.env.cr.execute(
