@@ -39,6 +39,8 @@ class CalendarEvent(models.Model):
     def _message_sms_with_template(
         self, template=False, template_xmlid=False, template_fallback="", partner_ids=False, **kwargs
     ):
+        """Under ``_do_sms_reminder`` for an appointment Clinic SMS covers: only the attendees that
+        are partners of internal users (never patients) get the alarm SMS."""
         if not self.env.context.get("clinic_sms_alarm_internal_only"):
             return super()._message_sms_with_template(
                 template=template,
