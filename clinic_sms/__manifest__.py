@@ -6,7 +6,7 @@
     "author": "clinic_sms",
     "website": "https://github.com/clinic-sms/clinic_sms",
     "license": "LGPL-3",
-    "depends": ["calendar", "contacts", "phone_validation", "sms"],
+    "depends": ["calendar", "calendar_sms", "contacts", "phone_validation", "sms"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/clinic_sms_security.xml",
@@ -35,6 +35,7 @@
         "views/res_partner_views.xml",
         "views/calendar_event_views.xml",
         "views/calendar_event_calendar_views.xml",
+        "views/calendar_alarm_views.xml",
         "views/res_config_settings_views.xml",
         "views/clinic_sms_menus.xml",
     ],

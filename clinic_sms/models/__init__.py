@@ -1,4 +1,5 @@
 from . import (
+    calendar_alarm,
     calendar_event,
     clinic_sms_credit,
     clinic_sms_credit_price,
@@ -15,4 +16,5 @@ from . import (
     res_company,
     res_config_settings,
     res_partner,
+    sms_sms,
 )

@@ -13,29 +13,35 @@ ODOO_SMS_STATE = {"sent": "success", "buffered": "success", "delivered": "delive
 
 
 class ClinicSmsApi(SmsApiBase):
-    """Odoo's own SMS (chatter, sms.composer, calendar alarms) through the clinic's gateways.
+    """Odoo's own SMS (chatter, sms.composer, calendar alarms, the sms.sms queue) through the
+    clinic's gateways.
 
-    Each SMS becomes a row of the clinic's log, linked to Odoo's sms.sms by its uuid, and is
-    dispatched at once by the clinic's dispatcher, with all of its checks (opt-out, blacklist,
-    window, credits, failover). What cannot go now stays queued in the log and Odoo shows it as
-    processing; later results reach Odoo's notifications through ``sms.tracker``.
+    ``sms.sms._split_by_api`` (``models/sms_sms.py``) hands it the SMS of the companies that route
+    Odoo's SMS through the clinic (``res.company._clinic_sms_routes_odoo_sms``); the queue cron's
+    ``sms.sms._send`` reaches it through ``res.company._get_sms_api_class``. Each SMS becomes a row
+    of the clinic's log, linked to Odoo's sms.sms by its uuid, and is dispatched at once by the
+    clinic's dispatcher, with all of its checks (opt-out, blacklist, window, credits, failover).
+    What cannot go now stays queued in the log and Odoo shows it as processing; later results reach
+    Odoo's notifications through ``sms.tracker``.
     """
 
     def _send_sms_batch(self, messages, delivery_reports_url=False):
         Message = self.env["clinic.sms.message"].sudo()
-        company = self.company or self.env.company
         now = fields.Datetime.now()
+        uuids = [info["uuid"] for message in messages for info in message.get("numbers") or []]
+        odoo_sms = self.env["sms.sms"].sudo().search([("uuid", "in", uuids)]).grouped("uuid")
         vals_list = []
         for message in messages:
             for number_info in message.get("numbers") or []:
+                sms = odoo_sms.get(number_info["uuid"])
+                company = (sms and sms._get_sms_company()) or self.company or self.env.company
                 number = phone.sender_e164(number_info.get("number"), company.country_id.code)
-                partner = self.env["res.partner"].sudo().search([("sms_number_e164", "=", number)], limit=1)
                 vals_list.append(
                     {
                         "kind": "manual",
                         "body": message.get("content") or "",
                         "number": number,
-                        "partner_id": partner.id,
+                        "partner_id": self._clinic_sms_partner(sms, number, company).id,
                         "sms_uuid": number_info["uuid"],
                         "state": "queued",
                         "due_at": now,
@@ -46,6 +52,18 @@ class ClinicSmsApi(SmsApiBase):
         rows = Message.create(vals_list)
         rows._dispatch_batch(now)
         return [row._odoo_sms_result() for row in rows]
+
+    def _clinic_sms_partner(self, sms, number, company):
+        """The contact an SMS goes to: the one Odoo addressed (so that their opt-out counts even
+        when Odoo writes to another of their numbers), else a contact of the company with that
+        SMS number."""
+        if sms and sms.partner_id:
+            return sms.partner_id
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .search([("sms_number_e164", "=", number), ("company_id", "in", [company.id, False])], limit=1)
+        )
 
 
 class ResCompany(models.Model):
@@ -343,9 +361,14 @@ class ResCompany(models.Model):
                     self.env._("The default SMS gateway of %s belongs to another company.", company.name)
                 )
 
+    def _clinic_sms_routes_odoo_sms(self):
+        """Whether Odoo's own SMS of this company go through the clinic's gateways."""
+        self.ensure_one()
+        return self.clinic_sms_route_odoo_sms and self.clinic_sms_enabled
+
     def _get_sms_api_class(self):
         self.ensure_one()
-        if self.clinic_sms_route_odoo_sms and self.clinic_sms_enabled:
+        if self._clinic_sms_routes_odoo_sms():
             return ClinicSmsApi
         return super()._get_sms_api_class()
 
