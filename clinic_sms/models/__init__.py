@@ -1,3 +1,7 @@
+# The mixins of clinic.sms.message come first: a model's parents must exist before it is built.
+from . import clinic_sms_message_dispatch, clinic_sms_message_inbound
+
+# isort: split
 from . import (
     calendar_alarm,
     calendar_event,
@@ -7,8 +11,6 @@ from . import (
     clinic_sms_gateway,
     clinic_sms_keyword,
     clinic_sms_message,
-    clinic_sms_message_dispatch,
-    clinic_sms_message_inbound,
     clinic_sms_planner,
     clinic_sms_rule,
     clinic_sms_template,

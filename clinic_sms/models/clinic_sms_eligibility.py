@@ -68,7 +68,6 @@ class ClinicSmsEligibility(models.AbstractModel):
     def _appointment(self, event, company):
         if not event:
             return eligibility.Appointment(exists=False)
-        event = event.with_context(active_test=False)
         tz = company.clinic_sms_tz or "UTC"
         return eligibility.Appointment(
             exists=True,

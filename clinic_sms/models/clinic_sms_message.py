@@ -20,6 +20,7 @@ _logger = logging.getLogger(__name__)
 
 class ClinicSmsMessage(models.Model):
     _name = "clinic.sms.message"
+    _inherit = ["clinic.sms.message.dispatch", "clinic.sms.message.inbound"]
     _description = "Clinic SMS message"
     _order = "due_at desc, id desc"
     _rec_name = "display_name"

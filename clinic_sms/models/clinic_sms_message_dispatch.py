@@ -28,8 +28,11 @@ from .res_company import ODOO_SMS_STATE, ClinicSmsApi
 _logger = logging.getLogger(__name__)
 
 
-class ClinicSmsMessage(models.Model):
-    _inherit = "clinic.sms.message"
+class ClinicSmsMessageDispatch(models.AbstractModel):
+    """The dispatch half of ``clinic.sms.message`` (a mixin of it, as ``mail.thread``'s parts are)."""
+
+    _name = "clinic.sms.message.dispatch"
+    _description = "Clinic SMS message: dispatch"
 
     # ------------------------------------------------------------------ dispatch
 

@@ -14,8 +14,11 @@ from ..core import phone, replies
 _logger = logging.getLogger(__name__)
 
 
-class ClinicSmsMessage(models.Model):
-    _inherit = "clinic.sms.message"
+class ClinicSmsMessageInbound(models.AbstractModel):
+    """What comes back to ``clinic.sms.message``: delivery reports and replies (a mixin of it)."""
+
+    _name = "clinic.sms.message.inbound"
+    _description = "Clinic SMS message: reports and replies"
 
     # ------------------------------------------------------------------ delivery reports
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError
+from odoo.tools import SQL, split_every
 
 from ..constants import BLOCKING_STATES, EVENT_KINDS, UNSENT_STATES, to_aware, to_naive
 from ..core import eligibility, planner
@@ -207,6 +208,43 @@ class ClinicSmsPlanner(models.AbstractModel):
         return rules.filtered(lambda r: r.kind == kind and (event is None or r._applies_to(event)))
 
     @api.model
+    def _event_rows(self, event_ids):
+        """The planning facts of the appointments ``event_ids``, read in one query as plain values:
+        {id: (start, allday, start_date, active, sms_enabled, user_id, company_id, type ids,
+        ((patient id, attendee state), …))}."""
+        self.env["calendar.event"].flush_model()
+        self.env["calendar.attendee"].flush_model(["event_id", "partner_id", "state"])
+        cr = self.env.cr
+        ids = list(event_ids)
+        types, partners, answers = defaultdict(set), defaultdict(list), {}
+        cr.execute("SELECT event_id, type_id FROM meeting_category_rel WHERE event_id = ANY(%s)", [ids])
+        for event_id, type_id in cr.fetchall():
+            types[event_id].add(type_id)
+        cr.execute(
+            "SELECT calendar_event_id, res_partner_id FROM calendar_event_res_partner_rel"
+            " WHERE calendar_event_id = ANY(%s) ORDER BY res_partner_id",
+            [ids],
+        )
+        for event_id, partner_id in cr.fetchall():
+            partners[event_id].append(partner_id)
+        cr.execute(
+            "SELECT event_id, partner_id, state FROM calendar_attendee WHERE event_id = ANY(%s)", [ids]
+        )
+        for event_id, partner_id, state in cr.fetchall():
+            answers[event_id, partner_id] = state or "needsAction"
+        cr.execute(
+            """SELECT e.id, e.start, e.allday, e.start_date, e.active, e.sms_enabled, e.user_id, u.company_id
+                 FROM calendar_event e LEFT JOIN res_users u ON u.id = e.user_id
+                WHERE e.id = ANY(%s)""",
+            [ids],
+        )
+        rows = {}
+        for eid, start, allday, start_date, active, sms_on, uid, cid in cr.fetchall():
+            patients = tuple((pid, answers.get((eid, pid), "needsAction")) for pid in partners[eid])
+            rows[eid] = (start, allday, start_date, active, sms_on, uid, cid, frozenset(types[eid]), patients)
+        return rows
+
+    @api.model
     def _plan_reminders(self, events, retime=False):
         """Bring the messages of ``events`` in line with their current state.
 
@@ -215,90 +253,205 @@ class ClinicSmsPlanner(models.AbstractModel):
         whose rule no longer concerns the appointment with ``rule_changed``; missing reminders are
         planned. With ``retime``, unsent reminders that stay get their due time recomputed (a rule's
         timing changed). Idempotent: what exists is kept.
+
+        It works on plain values (one query for the appointments, one for their messages), so that
+        *Synchronize all* goes through the same code at the speed of the data: the rule book decides
+        for every (appointment, patient, rule).
         """
         self = self._planning_env()
         Message = self.env["clinic.sms.message"]
-        Eligibility = self.env["clinic.sms.eligibility"]
-        events = events.with_env(self.env).with_context(active_test=False).exists()
-        if not events:
+        rows = self._event_rows(events.ids)
+        if not rows:
             return
         now = fields.Datetime.now()
-        context = Eligibility._context(self.env["res.partner"], events)
+        now_aware = to_aware(now)
+        internal = self._internal_partner_ids()
         rules_by_company = self._rules_by_company(["reminder"])
-        existing = Message.with_context(active_test=False).search_fetch(
-            [("event_id", "in", events.ids), ("kind", "in", EVENT_KINDS), ("state", "in", BLOCKING_STATES)],
-            ["event_id", "partner_id", "rule_id", "event_start", "state", "kind", "due_at", "company_id"],
+        Message.flush_model()
+        self.env.cr.execute(
+            """SELECT id, event_id, partner_id, rule_id, event_start, state, kind, due_at
+                 FROM clinic_sms_message
+                WHERE event_id = ANY(%s) AND kind = ANY(%s) AND state = ANY(%s)""",
+            [list(rows), list(EVENT_KINDS), list(BLOCKING_STATES)],
         )
-        by_key = {(m.event_id.id, m.partner_id.id, m.rule_id.id, m.event_start): m for m in existing}
-        keep = set()
-        withdraw = defaultdict(Message.browse)  # (state, reason) -> messages
-        retimed = []
-        vals_list = []
-        applicable = {}
-        dropped = set()  # reminders whose rule can no longer plan them (too late now)
-        for event in events:
-            company = event._clinic_sms_company()
-            rules = self._applicable_rules(rules_by_company, "reminder", company, event)
-            applicable[event.id] = rules
-            if not event.active or not company.clinic_sms_enabled or not event.sms_enabled:
+        existing = self.env.cr.fetchall()
+        by_key = {
+            (e, p, r, start): (mid, state, kind, due) for mid, e, p, r, start, state, kind, due in existing
+        }
+        keep, dropped = set(), set()
+        retimed, vals_list = [], []
+        applicable = {}  # event id -> ids of the reminder rules that concern it
+        default_company = self.env.company
+        companies = {}  # company id -> (company, Clinic fact, planner settings)
+        rule_facts = {}  # rule id -> (core Message fact without its start, RuleTiming)
+        rules_of = {}  # (company id, appointment types) -> applicable rules
+        patients = {}  # (internal, attendee state) -> core Patient fact
+        for event_id, (
+            start,
+            allday,
+            start_date,
+            active,
+            sms_on,
+            _uid,
+            cid,
+            types,
+            attendees,
+        ) in rows.items():
+            cid = cid or default_company.id
+            if cid not in companies:
+                company = self.env["res.company"].browse(cid)
+                companies[cid] = (
+                    company,
+                    eligibility.Clinic(enabled=bool(company.clinic_sms_enabled)),
+                    self._settings(company),
+                )
+            company, clinic, settings = companies[cid]
+            if (cid, types) not in rules_of:
+                rules_of[cid, types] = [
+                    rule
+                    for rule in self._applicable_rules(rules_by_company, "reminder", company)
+                    if not rule.event_type_ids or set(rule.event_type_ids.ids) & types
+                ]
+            rules = rules_of[cid, types]
+            applicable[event_id] = {rule.id for rule in rules}
+            if not active or not clinic.enabled or not sms_on:
                 continue  # its unsent messages are withdrawn below, with the rule book's reason
-            started = event.start <= now
-            settings = self._settings(company)
-            for partner in event.partner_ids:
+            started = start <= now
+            start_aware = to_aware(start)
+            appointment = eligibility.Appointment(
+                start=start_aware,
+                begin=planner.event_start(start, allday, start_date, settings.tz),
+                sms_enabled=True,
+            )
+            for partner_id, answer in attendees:
+                fact_key = (partner_id in internal, answer)
+                if fact_key not in patients:
+                    patients[fact_key] = eligibility.Patient(internal=fact_key[0], attendee_state=answer)
                 for rule in rules:
-                    facts = Eligibility._event_facts(event, partner, "reminder", context, now, rule)
+                    if rule.id not in rule_facts:
+                        rule_facts[rule.id] = (
+                            eligibility.Message(
+                                kind="reminder",
+                                rule_active=True,
+                                rule_confirmed_only=bool(rule.confirmed_only),
+                            ),
+                            planner.RuleTiming(
+                                rule.timing, rule.hours_before, rule.days_before, rule.send_hour
+                            ),
+                        )
+                    message_fact, timing = rule_facts[rule.id]
+                    facts = eligibility.Facts(
+                        message=dataclasses.replace(message_fact, planned_start=start_aware),
+                        patient=patients[fact_key],
+                        clinic=clinic,
+                        appointment=appointment,
+                        now=now_aware,
+                    )
                     if not eligibility.may_plan(facts):
                         continue
-                    key = (event.id, partner.id, rule.id, event.start)
-                    message = by_key.get(key)
-                    if message and message.kind == "reminder":
-                        keep.add(message.id)
-                        if started or not (retime and message.state == "scheduled"):
+                    found = by_key.get((event_id, partner_id, rule.id, start))
+                    if found and found[2] == "reminder":
+                        keep.add(found[0])
+                        if started or not (retime and found[1] == "scheduled"):
                             continue
                     elif started:
                         continue
-                    plan = planner.plan_reminder(
-                        planner.RuleTiming(rule.timing, rule.hours_before, rule.days_before, rule.send_hour),
-                        to_aware(now),
-                        event.start,
-                        event.allday,
-                        event.start_date,
-                        settings,
-                    )
-                    if message:
+                    plan = planner.plan_reminder(timing, now_aware, start, allday, start_date, settings)
+                    if found:
                         if plan is None:
-                            keep.discard(message.id)
-                            dropped.add(message.id)
-                        elif to_naive(plan.due_at) != message.due_at:
-                            retimed.append((message, plan))
+                            keep.discard(found[0])
+                            dropped.add(found[0])
+                        elif to_naive(plan.due_at) != found[3]:
+                            retimed.append((found[0], plan))
                         continue
                     if plan is None:
                         continue
                     vals_list.append(
-                        self._message_vals(event, "reminder", rule, partner, company, plan, "scheduled")
+                        {
+                            "kind": "reminder",
+                            "rule_id": rule.id,
+                            "event_id": event_id,
+                            "event_start": start,
+                            "user_id": _uid,
+                            "partner_id": partner_id,
+                            "company_id": cid,
+                            "state": "scheduled",
+                            "due_at": to_naive(plan.due_at),
+                            "expire_at": to_naive(plan.expire_at),
+                        }
                     )
-        unsent = [m for m in existing if m.state in UNSENT_STATES and m.id not in keep]
-        decisions = Eligibility._decide_messages(
-            Message.browse([m.id for m in unsent]), now, eligibility.PLAN
+        unsent = Message.browse(
+            [
+                mid
+                for mid, *_rest, state, _kind, _due in existing
+                if state in UNSENT_STATES and mid not in keep
+            ]
         )
-        for message in unsent:
-            decision = decisions.get(message.id)
-            if decision:
-                withdraw[decision.state, decision.reason] |= message
-            elif (
-                message.kind == "reminder"
-                and message.rule_id
-                and message.rule_id not in applicable.get(message.event_id.id, ())
-            ) or message.id in dropped:
-                withdraw["cancelled", "rule_changed"] |= message
-        for (state, reason), messages in withdraw.items():
-            messages.write({"state": state, "reason": reason or False})
-        for message, plan in retimed:
-            message.write(
+        if unsent:
+            decisions = self.env["clinic.sms.eligibility"]._decide_messages(unsent, now, eligibility.PLAN)
+            withdraw = defaultdict(Message.browse)  # (state, reason) -> messages
+            for message in unsent:
+                decision = decisions.get(message.id)
+                if decision:
+                    withdraw[decision.state, decision.reason] |= message
+                elif (
+                    message.kind == "reminder"
+                    and message.rule_id
+                    and message.rule_id.id not in applicable.get(message.event_id.id, ())
+                ) or message.id in dropped:
+                    withdraw["cancelled", "rule_changed"] |= message
+            for (state, reason), messages in withdraw.items():
+                messages.write({"state": state, "reason": reason or False})
+        for message_id, plan in retimed:
+            Message.browse(message_id).write(
                 {"due_at": to_naive(plan.due_at), "expire_at": to_naive(plan.expire_at), "state": "scheduled"}
             )
         if vals_list:
-            Message.create(vals_list)
+            self._insert_messages(vals_list)
+
+    #: The columns :meth:`_insert_messages` writes, with their SQL types.
+    _INSERT_COLUMNS = (
+        ("kind", "varchar"),
+        ("rule_id", "int4"),
+        ("event_id", "int4"),
+        ("event_start", "timestamp"),
+        ("user_id", "int4"),
+        ("partner_id", "int4"),
+        ("company_id", "int4"),
+        ("state", "varchar"),
+        ("due_at", "timestamp"),
+        ("expire_at", "timestamp"),
+    )
+
+    @api.model
+    def _insert_messages(self, vals_list):
+        """Create the planned messages ``vals_list`` (of :meth:`_message_vals`) in one query per
+        thousand rows. A row that a partial unique index already holds (another transaction planned
+        it meanwhile) is skipped, not an error: planning is idempotent. Answers the number inserted."""
+        Message = self.env["clinic.sms.message"]
+        Message.flush_model()
+        names = [name for name, _type in self._INSERT_COLUMNS]
+        now = fields.Datetime.now()
+        inserted = 0
+        for chunk in split_every(1000, vals_list):
+            columns = {name: [vals.get(name) or None for vals in chunk] for name in names}
+            self.env.cr.execute(
+                SQL(
+                    "INSERT INTO clinic_sms_message (%s, create_uid, create_date, write_uid, write_date)"
+                    " SELECT *, %s, %s, %s, %s FROM unnest(%s) ON CONFLICT DO NOTHING",
+                    SQL(", ").join(SQL.identifier(name) for name in names),
+                    self.env.uid,
+                    now,
+                    self.env.uid,
+                    now,
+                    SQL(", ").join(
+                        SQL("%s::" + ctype + "[]", columns[name]) for name, ctype in self._INSERT_COLUMNS
+                    ),
+                )
+            )
+            inserted += self.env.cr.rowcount
+        Message.invalidate_model()
+        return inserted
 
     @api.model
     def _plan_moved(self, events):

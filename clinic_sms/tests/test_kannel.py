@@ -5,7 +5,9 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from odoo.addons.clinic_sms.models.clinic_sms_message_inbound import ClinicSmsMessage
+from odoo.addons.clinic_sms.models.clinic_sms_message_inbound import (
+    ClinicSmsMessageInbound as ClinicSmsMessage,
+)
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import release_test_lock
 
