@@ -44,23 +44,22 @@ class ClinicSmsPlanner(models.AbstractModel):
         self = self._planning_env()
         batch_size = batch_size or self.SYNC_BATCH
         Event = self.env["calendar.event"]
-        now = fields.Datetime.now()
-        domain = [("start", ">", now), ("active", "=", True)]
+        Event.flush_model(["start", "active", "user_id"])
         default = self.env.company.id
-        company_domain = [("user_id.company_id", "in", company_ids)]
-        if default in company_ids:
-            company_domain = ["|", ("user_id", "=", False), *company_domain]
-        last, done = 0, 0
-        while True:
-            events = Event.search([*domain, *company_domain, ("id", ">", last)], order="id", limit=batch_size)
-            if not events:
-                return done
-            self._plan_reminders(events)
-            last, done = events[-1].id, done + len(events)
-            self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT e.id FROM calendar_event e LEFT JOIN res_users u ON u.id = e.user_id
+                WHERE e.active AND e.start > %s
+                  AND (u.company_id = ANY(%s) OR (e.user_id IS NULL AND %s))
+                ORDER BY e.id""",
+            [fields.Datetime.now(), company_ids, default in company_ids],
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        for batch in split_every(batch_size, ids):
+            self._plan_reminders(Event.browse(batch))
             if autocommit and not modules.module.current_test:
-                self.env["ir.cron"]._commit_progress(len(events))
+                self.env["ir.cron"]._commit_progress(len(batch))
             self.env.invalidate_all()
+        return len(ids)
 
     @api.model
     def _notice_settle(self):
