@@ -5,6 +5,7 @@ from . import (
     clinic_sms_gateway,
     clinic_sms_keyword,
     clinic_sms_message,
+    clinic_sms_message_audit,
     clinic_sms_message_dispatch,
     clinic_sms_message_inbound,
     clinic_sms_planner,
