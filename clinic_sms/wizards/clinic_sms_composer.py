@@ -88,6 +88,7 @@ class ClinicSmsComposer(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
+        access.require_user(self.env)
         values = super().default_get(fields_list)
         context = self.env.context
         event_id = values.get("event_id") or (

@@ -175,6 +175,7 @@ class ClinicSmsDay(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
+        access.require_user(self.env)
         values = super().default_get(fields_list)
         context = self.env.context
         if context.get("active_model") == "calendar.event" and context.get("active_id"):
