@@ -1,11 +1,11 @@
 from . import (
     calendar_event,
+    clinic_sms_audit_mixin,
     clinic_sms_credit,
     clinic_sms_credit_price,
     clinic_sms_gateway,
     clinic_sms_keyword,
     clinic_sms_message,
-    clinic_sms_message_audit,
     clinic_sms_message_dispatch,
     clinic_sms_message_inbound,
     clinic_sms_planner,

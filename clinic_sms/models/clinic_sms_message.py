@@ -21,6 +21,7 @@ _logger = logging.getLogger(__name__)
 
 class ClinicSmsMessage(models.Model):
     _name = "clinic.sms.message"
+    _inherit = ["clinic.sms.audit.mixin"]
     _description = "Clinic SMS message"
     _order = "due_at desc, id desc"
     _rec_name = "display_name"

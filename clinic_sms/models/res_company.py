@@ -151,7 +151,7 @@ class ResCompany(models.Model):
         """At installation: in a database with a single company, opted-out numbers go on Odoo's
         blacklist (the add-on's behaviour before the setting existed); with several companies, a
         STOP stays with the company that received it until an administrator decides otherwise."""
-        companies = self.sudo().search([])
+        companies = self.sudo().search([], limit=2)
         if len(companies) == 1:
             companies.clinic_sms_opt_out_blacklist = True
 

@@ -24,8 +24,11 @@ _OPT_OUT_REPLY = "clinic_sms_opt_out_reply"
 _OPT_OUT_TOKEN = object()
 
 
-class ClinicSmsMessage(models.Model):
-    _inherit = "clinic.sms.message"
+class ClinicSmsAuditMixin(models.AbstractModel):
+    """The guard of ``clinic.sms.message`` (which inherits it): an append-only log."""
+
+    _name = "clinic.sms.audit.mixin"
+    _description = "Clinic SMS: append-only log"
 
     def _clinic_sms_refuse(self):
         raise AccessError(
