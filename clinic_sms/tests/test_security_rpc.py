@@ -106,6 +106,8 @@ class TestSecurityRpc(SecurityRpcCase):
         table = readme_table()
         defined = set()
         for name in self.env.registry:
+            if self.env[name]._abstract:
+                continue  # no records to call a method on; what models inherit is listed under them
             for cls in type(self.env[name]).mro():
                 if not cls.__module__.startswith("odoo.addons.clinic_sms."):
                     continue
