@@ -14,6 +14,7 @@
         "data/clinic_sms_template_data.xml",
         "data/clinic_sms_rule_data.xml",
         "data/clinic_sms_gateway_data.xml",
+        "data/res_company_data.xml",
         "data/clinic_sms_keyword_data.xml",
         "data/ir_cron_data.xml",
         "data/mail_template_data.xml",

@@ -5,6 +5,7 @@ from . import clinic_sms_message_dispatch, clinic_sms_message_inbound
 from . import (
     calendar_alarm,
     calendar_event,
+    clinic_sms_audit_mixin,
     clinic_sms_credit,
     clinic_sms_credit_price,
     clinic_sms_eligibility,

@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 
+from .. import access
 from ..constants import UNSENT_STATES
 
 #: The reminder state shown on the calendar for each state of the latest reminder.
@@ -125,7 +126,10 @@ class CalendarEvent(models.Model):
         return self.partner_ids.filtered(lambda p: p.id not in internal)
 
     def action_clinic_sms_messages(self):
+        """The appointment's SMS (Clinic SMS users, appointments they can read)."""
         self.ensure_one()
+        access.require_user(self.env)
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")
         action["domain"] = [("event_id", "=", self.id)]
         return action

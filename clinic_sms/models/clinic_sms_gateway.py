@@ -5,6 +5,7 @@ from urllib.parse import quote
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .. import access
 from ..core import gateway as gw
 from ..core import phone
 
@@ -196,14 +197,49 @@ class ClinicSmsGateway(models.Model):
         finally:
             client.close()
 
+    # ------------------------------------------------------------------ access
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(not vals.get("company_id") for vals in vals_list):
+            access.require_every_company(self.env)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # A shared gateway carries every company's messages: only who answers for every company
+        # changes it, or makes a gateway shared.
+        if self.filtered(lambda g: not g.company_id) or ("company_id" in vals and not vals["company_id"]):
+            access.require_every_company(self.env)
+        return super().write(vals)
+
+    def unlink(self):
+        if self.filtered(lambda g: not g.company_id):
+            access.require_every_company(self.env)
+        return super().unlink()
+
+    def _clinic_sms_check_admin(self, change=False):
+        """The caller is a Clinic SMS administrator of these gateways' companies; ``change``: the
+        button changes the gateway, so a shared one needs an administrator of every company."""
+        access.require_manager(self.env)
+        self.check_access("write")
+        access.require_companies(self.env, self.company_id)
+        if change and self.filtered(lambda g: not g.company_id):
+            access.require_every_company(self.env)
+
+    # ------------------------------------------------------------------ buttons
+
     def action_regenerate_webhook_token(self):
-        """A new secret token: the old webhook URLs stop working at once."""
+        """A new secret token: the old webhook URLs stop working at once. Clinic SMS administrators,
+        on their companies' gateways (a shared gateway: administrators of every company)."""
+        self._clinic_sms_check_admin(change=True)
         for gateway in self:
             gateway.sudo().webhook_token = secrets.token_urlsafe(24)
 
     def action_send_test(self):
-        """Send a test SMS to the current user's own number and say what happened."""
+        """Send a test SMS to the current user's own number and say what happened. Clinic SMS
+        administrators, on their companies' and the shared gateways."""
         self.ensure_one()
+        self._clinic_sms_check_admin()
         user_partner = self.env.user.partner_id
         check = phone.check(user_partner.sms_number or user_partner.phone, user_partner._clinic_sms_region())
         if check.state != "valid":

@@ -11,8 +11,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
+from .. import access
 from ..constants import FINAL_STATES, MESSAGE_KINDS, PURGE_BATCH_SIZE, REASONS, STATES, UNSENT_STATES
 
 _logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ _logger = logging.getLogger(__name__)
 
 class ClinicSmsMessage(models.Model):
     _name = "clinic.sms.message"
-    _inherit = ["clinic.sms.message.dispatch", "clinic.sms.message.inbound"]
+    _inherit = ["clinic.sms.audit.mixin", "clinic.sms.message.dispatch", "clinic.sms.message.inbound"]
     _description = "Clinic SMS message"
     _order = "due_at desc, id desc"
     _rec_name = "display_name"
@@ -75,6 +76,7 @@ class ClinicSmsMessage(models.Model):
             ("confirm", "Confirmed the appointment"),
             ("cancel", "Cancelled the appointment"),
             ("other", "Note for staff"),
+            ("ignored", "Ignored: too many replies"),
         ],
         "Reply meant",
         readonly=True,
@@ -125,6 +127,7 @@ class ClinicSmsMessage(models.Model):
         "(id) WHERE event_id IS NOT NULL AND event_noted IS NOT TRUE"
         " AND state IN ('sent', 'delivered', 'failed', 'skipped') AND kind != 'inbound'"
     )
+    _inbound_number_idx = models.Index("(gateway_id, number, due_at) WHERE kind = 'inbound'")
     _dispatch_idx = models.Index("(state, due_at) WHERE state IN ('scheduled', 'queued')")
     _expire_idx = models.Index("(expire_at) WHERE state IN ('scheduled', 'queued')")
 
@@ -141,21 +144,36 @@ class ClinicSmsMessage(models.Model):
 
     # ------------------------------------------------------------------ staff actions
 
+    def _clinic_sms_check_staff(self):
+        """The caller is a Clinic SMS user who may read these messages (their companies)."""
+        access.require_user(self.env)
+        self.check_access("read")
+
     def action_cancel(self):
+        """Withdraw scheduled or queued messages (Clinic SMS users, messages of their companies)."""
+        self._clinic_sms_check_staff()
         unsent = self.filtered(lambda m: m.state in UNSENT_STATES)
         if not unsent:
             raise UserError(self.env._("Only scheduled or queued messages can be cancelled."))
-        unsent.write({"state": "cancelled", "reason": "staff"})
+        unsent.sudo().write({"state": "cancelled", "reason": "staff"})
 
     def action_retry(self):
-        """Queue failed or expired messages again as new messages; the old ones stay in the log."""
-        retry = self.filtered(lambda m: m.state in ("failed", "expired", "skipped", "cancelled"))
+        """Queue failed or expired messages again as new messages; the old ones stay in the log.
+        Replies and opt-out confirmations are never sent again: a confirmation only answers a
+        received opt-out. Clinic SMS users, messages of their companies."""
+        self._clinic_sms_check_staff()
+        retry = self.filtered(
+            lambda m: (
+                m.state in ("failed", "expired", "skipped", "cancelled")
+                and m.kind not in ("inbound", "opt_out")
+            )
+        )
         if not retry:
             raise UserError(
                 self.env._("Only failed, expired, skipped or cancelled messages can be sent again.")
             )
         now = fields.Datetime.now()
-        new = self.create(
+        new = self.sudo().create(
             [
                 {
                     "kind": m.kind,
@@ -228,8 +246,7 @@ class ClinicSmsMessage(models.Model):
 
     def action_clinic_sms_requeue(self):
         """The log's list action "Send again" for Clinic SMS users (replies cannot be sent again)."""
-        if not self.env.user.has_group("clinic_sms.group_clinic_sms_user"):
-            raise AccessError(self.env._("Only Clinic SMS users can send messages again."))
+        self._clinic_sms_check_staff()
         return self.filtered(lambda m: m.kind != "inbound").action_retry()
 
     @api.model

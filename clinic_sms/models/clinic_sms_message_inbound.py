@@ -13,6 +13,12 @@ from ..core import phone, replies
 
 _logger = logging.getLogger(__name__)
 
+#: Replies acted on per number and gateway in ``REPLY_WINDOW``; more are kept in the log, ignored.
+REPLY_LIMIT = 10
+REPLY_WINDOW = timedelta(hours=1)
+#: At most one opt-out confirmation per number and company in this time.
+OPT_OUT_CONFIRMATION_EVERY = timedelta(hours=24)
+
 
 class ClinicSmsMessageInbound(models.AbstractModel):
     """What comes back to ``clinic.sms.message``: delivery reports and replies (a mixin of it)."""
@@ -111,7 +117,9 @@ class ClinicSmsMessageInbound(models.AbstractModel):
         return changed
 
     def action_refresh_status(self):
-        """Ask the providers what became of the selected messages."""
+        """Ask the providers what became of the selected messages (Clinic SMS users, messages of
+        their companies)."""
+        self._clinic_sms_check_staff()
         asked = self.filtered(
             lambda m: m.state in ("sent", "buffered") and m.gateway_id.can_poll and m.provider_ref
         )
@@ -166,16 +174,43 @@ class ClinicSmsMessageInbound(models.AbstractModel):
             )
             if duplicate:
                 return duplicate  # the provider sent it again
+        now = fields.Datetime.now()
         partners = (
             self.env["res.partner"]
             .sudo()
             .search([("sms_number_e164", "=", number), ("company_id", "in", [company.id, False])], order="id")
         )
         patient = partners[:1]
+        received_values = {
+            "kind": "inbound",
+            "partner_id": patient.id,
+            "number": number,
+            "body": inbound.body,
+            "state": "delivered",
+            "due_at": now,
+            "sent_at": to_naive(inbound.at) if inbound.at else now,
+            "delivered_at": now,
+            "gateway_id": gateway.id,
+            "provider_ref": inbound.provider_ref or False,
+            "company_id": company.id,
+        }
+        if self._clinic_sms_reply_flood(gateway, number, now):
+            # Kept for the record, never acted on: no opt-out, no answer, no note, nothing queued.
+            received = Message.create({**received_values, "reply_action": "ignored"})
+            _logger.warning(
+                "clinic_sms: reply %s from %s ignored: more than %d replies in %s through gateway %s",
+                received.id,
+                phone.mask(number),
+                REPLY_LIMIT,
+                REPLY_WINDOW,
+                gateway.id,
+            )
+            return received
         last = (
             Message.search(
                 [
                     ("kind", "=", "reminder"),
+                    ("company_id", "=", company.id),
                     ("partner_id", "in", partners.ids),
                     ("state", "in", ("sent", "delivered", "buffered")),
                     ("event_id.active", "=", True),
@@ -191,24 +226,13 @@ class ClinicSmsMessageInbound(models.AbstractModel):
         action = meaning.action
         if action in (replies.CONFIRM, replies.CANCEL) and not event:
             action = replies.OTHER  # nothing to confirm or cancel: staff read it
-        now = fields.Datetime.now()
         received = Message.create(
             {
-                "kind": "inbound",
-                "partner_id": patient.id,
+                **received_values,
                 "event_id": event.id,
                 "event_start": event.start if event else False,
                 "user_id": event.user_id.id,
-                "number": number,
-                "body": inbound.body,
-                "state": "delivered",
-                "due_at": now,
-                "sent_at": to_naive(inbound.at) if inbound.at else now,
-                "delivered_at": now,
-                "gateway_id": gateway.id,
-                "provider_ref": inbound.provider_ref or False,
                 "reply_action": action,
-                "company_id": company.id,
             }
         )
         _logger.info("clinic_sms: reply %s from %s understood as %s", received.id, phone.mask(number), action)
@@ -221,12 +245,42 @@ class ClinicSmsMessageInbound(models.AbstractModel):
         return received
 
     @api.model
+    def _clinic_sms_reply_flood(self, gateway, number, now):
+        """Whether ``number`` already sent ``REPLY_LIMIT`` replies through ``gateway`` in the last
+        ``REPLY_WINDOW`` (those ignored included): then the next one is kept but not acted on."""
+        return (
+            self.sudo().search_count(
+                [
+                    ("kind", "=", "inbound"),
+                    ("gateway_id", "=", gateway.id),
+                    ("number", "=", number),
+                    ("due_at", ">", now - REPLY_WINDOW),
+                ],
+                limit=REPLY_LIMIT,
+            )
+            >= REPLY_LIMIT
+        )
+
+    @api.model
     def _clinic_sms_opt_out(self, number, partners, company, received):
-        """Opt every contact with ``number`` out, blacklist it, withdraw what was waiting and say so."""
-        partners.write({"sms_opt_out": True})
-        self.env["phone.blacklist"].sudo()._add([number], message=self.env._("Replied STOP by SMS."))
+        """Opt ``number`` out for ``company``, whose gateway received the opt-out.
+
+        ``partners`` (the company's contacts and the shared contacts with that number) get *No
+        SMS*; the company's waiting messages to them or to the number are withdrawn (other
+        companies' are not); Odoo's global phone blacklist gets the number only when the company's
+        setting *Add opted-out numbers to Odoo's blacklist* is on. One confirmation goes back, only
+        to a number that is one of the company's contacts, and at most once a day per number."""
+        partners.sudo().write({"sms_opt_out": True})
+        if company.clinic_sms_opt_out_blacklist:
+            self.env["phone.blacklist"].sudo()._add([number], message=self.env._("Replied STOP by SMS."))
         waiting = self.sudo().search(
-            [("state", "in", UNSENT_STATES), "|", ("partner_id", "in", partners.ids), ("number", "=", number)]
+            [
+                ("company_id", "=", company.id),
+                ("state", "in", UNSENT_STATES),
+                "|",
+                ("partner_id", "in", partners.ids),
+                ("number", "=", number),
+            ]
         )
         waiting.write({"state": "cancelled", "reason": "opted_out"})
         for partner in partners:
@@ -236,6 +290,19 @@ class ClinicSmsMessageInbound(models.AbstractModel):
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
+        if not partners:
+            return  # no SMS ever answers a number that is none of the company's contacts
+        now = fields.Datetime.now()
+        if self.sudo().search_count(
+            [
+                ("kind", "=", "opt_out"),
+                ("company_id", "=", company.id),
+                ("number", "=", number),
+                ("due_at", ">", now - OPT_OUT_CONFIRMATION_EVERY),
+            ],
+            limit=1,
+        ):
+            return  # confirmed already today
         template = (
             self.env["clinic.sms.template"]
             .sudo()
@@ -246,8 +313,7 @@ class ClinicSmsMessageInbound(models.AbstractModel):
             )
         )
         if template:
-            now = fields.Datetime.now()
-            self.sudo().create(
+            self._clinic_sms_create_opt_out_confirmation(
                 {
                     "kind": "opt_out",
                     "reply_to_id": received.id,

@@ -49,13 +49,27 @@ class ClinicSmsTemplate(models.Model):
     @api.constrains("body")
     def _check_body(self):
         for template in self:
-            try:
-                placeholders.validate(template.body or "")
-            except TemplateError as error:
-                raise ValidationError(
-                    self.env._(
-                        "The text of template %(name)s cannot be used: %(error)s",
-                        name=template.display_name,
-                        error=error.message,
-                    )
-                ) from error
+            template._check_body_text(template.body or "")
+
+    def _check_body_text(self, text):
+        try:
+            placeholders.validate(text)
+        except TemplateError as error:
+            raise ValidationError(
+                self.env._(
+                    "The text of template %(name)s cannot be used: %(error)s",
+                    name=self.display_name,
+                    error=error.message,
+                )
+            ) from error
+
+    def _update_field_translations(self, field_name, translations, digest=None, source_lang=""):
+        """Translations of the text are checked like the text itself (the translation dialog and
+        ``update_field_translations`` write them without the constraint)."""
+        if field_name == "body":
+            for text in translations.values():
+                if isinstance(text, str):
+                    self._check_body_text(text)
+        return super()._update_field_translations(
+            field_name, translations, digest=digest, source_lang=source_lang
+        )

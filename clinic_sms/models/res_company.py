@@ -111,6 +111,14 @@ class ResCompany(models.Model):
         help="When on, SMS sent from the chatter, the SMS composer or calendar alarms go through the "
         "clinic's gateways and appear in the SMS log, with the same checks as reminders.",
     )
+    clinic_sms_opt_out_blacklist = fields.Boolean(
+        "Add opted-out numbers to Odoo's blacklist",
+        default=False,
+        help="When a patient replies STOP through this company's gateway, their number is opted out for "
+        "this company's contacts and the shared ones; when this is on, it also goes on Odoo's phone "
+        "blacklist, which every company and every SMS of Odoo respect. On by default in a database "
+        "with one company.",
+    )
     clinic_sms_credit_balance = fields.Float(
         "SMS credit balance", compute="_compute_clinic_sms_credit_balance", digits=(16, 2)
     )
@@ -155,6 +163,15 @@ class ResCompany(models.Model):
         " AND clinic_sms_window_start < clinic_sms_window_end)",
         "The SMS sending window must start before it ends, between 0 and 24 hours.",
     )
+
+    @api.model
+    def _clinic_sms_init_opt_out_blacklist(self):
+        """At installation: in a database with a single company, opted-out numbers go on Odoo's
+        blacklist (the add-on's behaviour before the setting existed); with several companies, a
+        STOP stays with the company that received it until an administrator decides otherwise."""
+        companies = self.sudo().search([], limit=2)
+        if len(companies) == 1:
+            companies.clinic_sms_opt_out_blacklist = True
 
     def _compute_clinic_sms_credit_balance(self):
         balances = self._clinic_sms_balances()

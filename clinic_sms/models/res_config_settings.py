@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .. import access
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -31,6 +33,9 @@ class ResConfigSettings(models.TransientModel):
     )
     clinic_sms_route_odoo_sms = fields.Boolean(related="company_id.clinic_sms_route_odoo_sms", readonly=False)
     clinic_sms_retention_days = fields.Integer(related="company_id.clinic_sms_retention_days", readonly=False)
+    clinic_sms_opt_out_blacklist = fields.Boolean(
+        related="company_id.clinic_sms_opt_out_blacklist", readonly=False
+    )
 
     @api.depends("company_id")
     def _compute_clinic_sms_credit_price_count(self):
@@ -57,6 +62,8 @@ class ResConfigSettings(models.TransientModel):
         return None
 
     def action_clinic_sms_open_prices(self):
+        """The prices by country (Clinic SMS administrators)."""
+        access.require_manager(self.env)
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_credit_price_action")
 
     def action_clinic_sms_synchronize(self):
@@ -76,4 +83,6 @@ class ResConfigSettings(models.TransientModel):
         }
 
     def action_clinic_sms_open_log(self):
+        """The SMS log (Clinic SMS users)."""
+        access.require_user(self.env)
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
+from .. import access
 from ..core import phone
 
 
@@ -70,7 +70,10 @@ class ResPartner(models.Model):
             partner.clinic_sms_message_count = counts.get(partner._origin, 0)
 
     def action_clinic_sms_messages(self):
+        """The contact's SMS (Clinic SMS users, contacts they can read)."""
         self.ensure_one()
+        access.require_user(self.env)
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {"default_partner_id": self.id}
@@ -83,8 +86,7 @@ class ResPartner(models.Model):
     def action_clinic_sms_use_phone(self):
         """Use the phone as the SMS number of the selected contacts whose phone is a valid mobile
         number; report the others by name and reason (never their numbers)."""
-        if not self.env.user.has_group("clinic_sms.group_clinic_sms_user"):
-            raise AccessError(self.env._("Only Clinic SMS users can change SMS numbers in bulk."))
+        access.require_user(self.env)
         self.check_access("read")
         problems = dict(self._fields["sms_number_problem"]._description_selection(self.env))
         copied, invalid = self.browse(), []

@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .. import access
 from ..constants import to_aware, to_naive
 from ..core import gateway as gw
 from ..core import phone, placeholders, segments, timing
@@ -87,6 +88,7 @@ class ClinicSmsComposer(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
+        access.require_user(self.env)
         values = super().default_get(fields_list)
         context = self.env.context
         event_id = values.get("event_id") or (
@@ -298,10 +300,20 @@ class ClinicSmsComposer(models.TransientModel):
 
     # ------------------------------------------------------------------ actions
 
+    def _clinic_sms_check_access(self):
+        """A Clinic SMS user, in the wizard's company, with read access to its recipients and
+        appointment: checked before anything is sent (the log is then written as superuser)."""
+        access.require_user(self.env)
+        self.check_access("write")
+        access.require_companies(self.env, self.company_id)
+        self.partner_ids.check_access("read")
+        self.event_id.check_access("read")
+
     def action_send(self):
         """Log one message per recipient (the left-out ones as skipped, with the reason) and send
         them now or at the chosen time. Answers the log rows created."""
         self.ensure_one()
+        self._clinic_sms_check_access()
         self._check_text()
         sendable, excluded = self._recipients()
         if not sendable:
@@ -349,7 +361,7 @@ class ClinicSmsComposer(models.TransientModel):
             }
             for partner, reason, detail in excluded
         ]
-        Message = self.env["clinic.sms.message"]
+        Message = self.env["clinic.sms.message"].sudo()
         messages = Message.create(values)
         queued = messages.filtered(lambda m: m.state == "queued")
         if queued and len(queued) <= IMMEDIATE_LIMIT:
@@ -398,6 +410,7 @@ class ClinicSmsComposer(models.TransientModel):
         """Send the preview text to the current user's own number at once and say what happened.
         Nothing is logged and no credits are used."""
         self.ensure_one()
+        self._clinic_sms_check_access()
         self._check_text()
         if not self.preview_body:
             raise UserError(self.env._("There is no text to test: none of the recipients can receive SMS."))

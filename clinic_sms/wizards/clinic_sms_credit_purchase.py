@@ -1,6 +1,8 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools.misc import formatLang
+
+from .. import access
 
 PACK_SIZES = [("100", "100 credits"), ("500", "500 credits"), ("1000", "1,000 credits"), ("other", "Other")]
 
@@ -42,11 +44,10 @@ class ClinicSmsCreditPurchase(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        if not self.env.user.has_group("clinic_sms.group_clinic_sms_manager"):
-            raise AccessError(self.env._("Only Clinic SMS administrators can buy credits."))
+        access.require_manager(self.env)
+        self.check_access("write")
         company = self.company_id
-        if company not in self.env.user.company_ids:
-            raise AccessError(self.env._("You cannot buy credits for %s.", company.name))
+        access.require_companies(self.env, company)
         if self.size <= 0:
             raise UserError(self.env._("A pack must have more than 0 credits."))
         if self.price < 0:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .. import access
 from ..constants import to_aware
 from ..core import eligibility, placeholders
 from ..core.exceptions import TemplateError
@@ -174,6 +175,7 @@ class ClinicSmsDay(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
+        access.require_user(self.env)
         values = super().default_get(fields_list)
         context = self.env.context
         if context.get("active_model") == "calendar.event" and context.get("active_id"):
@@ -231,9 +233,17 @@ class ClinicSmsDay(models.TransientModel):
 
     # ------------------------------------------------------------------ actions
 
+    def _clinic_sms_check_access(self):
+        """A Clinic SMS user, in the wizard's company and the practitioner's: the messages are then
+        written as superuser."""
+        access.require_user(self.env)
+        self.check_access("write")
+        access.require_companies(self.env, self.company_id | self.user_id.sudo().company_id)
+
     def action_send(self):
         """Notice mode: one queued notice per patient and day; cancel mode: see action_cancel_day."""
         self.ensure_one()
+        self._clinic_sms_check_access()
         if self.mode == "cancel":
             return self.action_cancel_day()
         events = self._check_ready()
@@ -251,6 +261,7 @@ class ClinicSmsDay(models.TransientModel):
         """Archive the appointments without their automatic cancellation notices, then queue one
         cancellation message per patient and day, for the first appointment, listing the others."""
         self.ensure_one()
+        self._clinic_sms_check_access()
         company = self.company_id
         today = self._local_today(company)
         now = fields.Datetime.now()

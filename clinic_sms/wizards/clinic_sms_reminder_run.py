@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
+from .. import access
 from ..constants import REASONS, UNSENT_STATES
 from ..core import eligibility
 from ..core.exceptions import TemplateError
@@ -71,12 +72,21 @@ class ClinicSmsReminderRun(models.TransientModel):
             "name": self.env._("Send reminders now"),
         }
 
+    def _clinic_sms_check_access(self):
+        """A Clinic SMS user, in the run's company: the lines and messages are then written as
+        superuser."""
+        access.require_user(self.env)
+        self.check_access("write")
+        access.require_companies(self.env, self.company_id)
+
     def action_preview(self):
         self.ensure_one()
+        self._clinic_sms_check_access()
         if self.days_ahead < 0:
             raise UserError(self.env._("Days ahead cannot be negative."))
-        self.line_ids.unlink()
-        self.env["clinic.sms.reminder.run.line"].create(self._line_values())
+        self.line_ids.sudo().unlink()
+        # Only the preview writes the lines' texts (see ClinicSmsReminderRunLine.write).
+        self.env["clinic.sms.reminder.run.line"].sudo().create(self._line_values())
         self.previewed = True
         return self._reopen()
 
@@ -184,6 +194,7 @@ class ClinicSmsReminderRun(models.TransientModel):
     def action_send(self):
         """Queue a reminder for every selected line that is not left out, with the text previewed."""
         self.ensure_one()
+        self._clinic_sms_check_access()
         if not self.previewed:
             self.action_preview()
         lines = self.line_ids.filtered(
@@ -282,3 +293,16 @@ class ClinicSmsReminderRunLine(models.TransientModel):
         help="The patient's planned reminder for this appointment is sent now instead of later: "
         "no second reminder.",
     )
+
+    # A line's text is copied into the message as it is: only the preview (as superuser) writes
+    # lines; their user may only tick or untick them.
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise AccessError(self.env._("The reminders of a run come from its preview."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and set(vals) - {"selected"}:
+            raise AccessError(self.env._("Only the preview writes a reminder's text; tick or untick it."))
+        return super().write(vals)

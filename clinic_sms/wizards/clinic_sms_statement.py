@@ -10,6 +10,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_date
 
+from .. import access
 from .clinic_sms_credit_purchase import format_credits
 
 QUARTERS = [
@@ -98,6 +99,7 @@ class ClinicSmsStatement(models.TransientModel):
     def _ledger(self):
         """The ledger as this user may read it, for the statement's company."""
         self.ensure_one()
+        access.require_user(self.env)
         company = self.company_id
         if company not in self.env.user.company_ids:
             raise AccessError(self.env._("You cannot see the SMS credits of %s.", company.name))
@@ -196,11 +198,13 @@ class ClinicSmsStatement(models.TransientModel):
 
     def action_print(self):
         self.ensure_one()
+        self.check_access("read")
         self._ledger()
         return self.env.ref("clinic_sms.clinic_sms_statement_report").report_action(self)
 
     def action_export(self):
         self.ensure_one()
+        self.check_access("read")
         text = self._statement_csv()
         name = f"sms-statement-{self.company_id.name}-{self.year}-Q{self.quarter}.csv".replace("/", "-")
         attachment = self.env["ir.attachment"].create(
