@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import segments
+from core import credits, segments
 from core.segments import GSM7_BASIC, GSM7_EXTENDED, Parts, count_parts, is_gsm7, transliterate
 
 # --- alphabet tables ---------------------------------------------------------------------------------
@@ -156,6 +156,48 @@ def test_all_extension_chars_multipart():
 
 def test_none_treated_as_empty():
     assert count_parts(None).parts == 0
+
+
+# --- real messages: parts and credits, pinned ----------------------------------------------------------
+# Each text is chosen so that a naive count (characters / 160 or / 70) gives a different answer.
+
+#: 310 GSM-7 characters (æ, ø, å, Æ are in the basic table): 3 parts of 153, not 2 of 160.
+DANISH_LONG = (
+    "Hej Søren! Husk din tid hos Tandlægen Ærø onsdag den 13. januar 2027 kl. 11:00 hos Dr. Mette Hansen, "
+    "Nørrebrogade 12, 2. sal, 2200 København N. Mød gerne 10 minutter før, og tag dit sundhedskort med. "
+    "Parkering i gården bag klinikken. Kan du ikke komme, så svar NEJ senest dagen før. Vi glæder os. "
+    "Mvh Klinikken"
+)
+#: 139 characters with Polish letters: UCS-2, 3 parts of 67, not 2 of 70.
+POLISH = (
+    "Dzień dobry! Przypominamy o wizycie w środę 13 stycznia 2027 o 11:00 u dr Łukasza Wójcika. "
+    "Prosimy o potwierdzenie: TAK lub NIE. Dziękujemy"
+)
+#: 159 characters, two of them €: 161 septets, so 2 parts although fewer than 160 characters.
+EURO_FEE = (
+    "Hej Anna, husk din tid i morgen kl. 11:00. Ved afbud senere end 24 timer før tiden opkræves et "
+    "gebyr på 50 €, ved udeblivelse 75 €. Afbud: svar NEJ. Mvh Klinik"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "characters", "parts"),
+    [
+        (DANISH_LONG, 310, Parts("gsm7", 310, 3, 153, 149)),
+        (POLISH, 139, Parts("ucs2", 139, 3, 67, 62)),
+        (EURO_FEE, 159, Parts("gsm7", 161, 2, 153, 145)),
+    ],
+)
+def test_real_messages_have_pinned_parts(text, characters, parts):
+    assert len(text) == characters
+    assert count_parts(text) == parts
+
+
+def test_real_messages_cost_their_parts_times_the_price():
+    prices = {"+48": 0.5}
+    assert credits.cost(count_parts(DANISH_LONG).parts, "+4520123456", 1.0, prices) == 3.0
+    assert credits.cost(count_parts(POLISH).parts, "+48601234567", 1.0, prices) == 1.5
+    assert credits.cost(count_parts(EURO_FEE).parts, "+4520123456", 1.25, prices) == 2.5
 
 
 # --- transliterate ---------------------------------------------------------------------------------------

@@ -1,8 +1,22 @@
 """Pure-Python core of clinic_sms: no Odoo imports here or in any module of this package.
 
-Modules: :mod:`.segments` (SMS parts and encoding), :mod:`.phone` (number validation),
-:mod:`.timing` (due and expiry moments, sending windows), :mod:`.placeholders` (template bodies),
-:mod:`.exceptions`.
+Modules:
+
+* :mod:`.eligibility`: the rule book, who may receive which message and whether it still fits.
+* :mod:`.planner`: when a message about an appointment or a birthday is due and until when.
+* :mod:`.timing`: due and expiry moments, the sending window, time-zone arithmetic.
+* :mod:`.segments`: SMS parts and encoding (GSM-7, UCS-2), transliteration.
+* :mod:`.credits`: what a message costs, the month's allowance, warning thresholds.
+* :mod:`.placeholders`: template placeholders, validation and rendering.
+* :mod:`.phone`: number validation and E.164.
+* :mod:`.replies`: what a patient's reply means (opt out, confirm, cancel, other).
+* :mod:`.text`: text from outside (webhooks, providers' answers) made safe to store.
+* :mod:`.gateway`: the provider-neutral client interface, the HTTP base, the ``test`` provider,
+  back-off and routing; :mod:`.gatewayapi`, :mod:`.smsapi`, :mod:`.twilio` and :mod:`.kannel`:
+  one client per provider.
+* :mod:`.exceptions`: the errors the core raises on purpose.
+
+Only the modules in ``__all__`` are imported with the package; import the others by name.
 """
 
 from . import exceptions, phone, placeholders, segments, timing

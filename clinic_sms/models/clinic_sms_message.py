@@ -251,9 +251,13 @@ class ClinicSmsMessage(models.Model):
 
     @api.model
     def _cron_clinic_sms_event_notes(self, batch_size=1000, since_days=2):
-        """Note on the appointments what became of their messages (sent, delivered, failed,
-        skipped), ``batch_size`` messages at a time, each once. Run after every dispatch (triggered)
-        and every few minutes, so the dispatcher's batches stay free of chatter writes."""
+        """Note on the appointments' chatter what became of their messages: every message that is
+        sent, delivered, failed or skipped, was written in the last ``since_days`` days and is not
+        noted yet (``event_noted``), once, in the state it has then (a delivery report that comes
+        later adds no note). Works ``batch_size`` messages at a time and, as a cron, commits after
+        each batch. The dispatcher triggers it after every run that handled messages, and it runs
+        every 5 minutes, so the dispatch batches stay free of chatter writes. Returns how many
+        messages it noted."""
         since = fields.Datetime.now() - timedelta(days=since_days)
         total = 0
         while True:
@@ -282,10 +286,13 @@ class ClinicSmsMessage(models.Model):
                 return total
 
     def _clinic_sms_log_on_events(self):
-        """Post one short note per message of ``self`` that was sent, delivered, failed or skipped on
-        its appointment's chatter. Never the number or the text. The notes are created in rounds
-        (one per message of the same appointment), so the number of queries does not grow with the
-        number of messages."""
+        """Log one note on the chatter of each appointment of ``self``'s messages that are sent,
+        delivered, failed or skipped: one sentence per message with its kind, its patient and its
+        state (and the reason when failed or skipped), never the number or the text, written by
+        OdooBot. Appointments deleted since are left out. All notes are written by one
+        ``_message_log_batch`` call, so the number of queries does not grow with the number of
+        messages or appointments. The messages are not marked noted here: the caller
+        (``_cron_clinic_sms_event_notes``) does that."""
         self.invalidate_recordset(["state", "reason"])
         logged = self.filtered(
             lambda m: (

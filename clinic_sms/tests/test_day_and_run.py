@@ -1,9 +1,11 @@
 from datetime import date, datetime, timedelta
 
+from freezegun import freeze_time
+
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 
-from .common import ClinicSmsCase
+from .common import NOW, ClinicSmsCase
 
 #: Tuesday 12 January 2027, the day after NOW; Copenhagen is UTC+1.
 DAY = date(2027, 1, 12)
@@ -24,15 +26,14 @@ class TestPractitionerDay(ClinicSmsCase):
         )
         cls.employee = new_test_user(cls.env, login="clinic_sms_day_employee", groups="base.group_user")
         cls.notice_template = cls.env.ref("clinic_sms.template_notice_delay")
-
-    def setUp(self):
-        super().setUp()
-        self.first = self.make_event(at(8))  # 09:00 local
-        self.second = self.make_event(at(9, 30))  # 10:30 local, same patient
-        self.other = self.make_event(at(11), self.patient2)  # 12:00 local
-        other_doctor = new_test_user(self.env, login="clinic_sms_day_doc2", groups="base.group_user")
-        self.not_mine = self.make_event(at(8), self.patient2, user_id=other_doctor.id)
-        self.next_week = self.make_event(at(8) + timedelta(days=7))
+        # Booked once for the class (each test rolls back to here), at the tests' frozen NOW.
+        with freeze_time(NOW):
+            cls.first = cls.make_event(cls, at(8))  # 09:00 local
+            cls.second = cls.make_event(cls, at(9, 30))  # 10:30 local, same patient
+            cls.other = cls.make_event(cls, at(11), cls.patient2)  # 12:00 local
+            other_doctor = new_test_user(cls.env, login="clinic_sms_day_doc2", groups="base.group_user")
+            cls.not_mine = cls.make_event(cls, at(8), cls.patient2, user_id=other_doctor.id)
+            cls.next_week = cls.make_event(cls, at(8) + timedelta(days=7))
 
     def wizard(self, user=None, **values):
         Day = self.env["clinic.sms.day"]
@@ -157,22 +158,21 @@ class TestReminderRun(ClinicSmsCase):
         )
         cls.switched_off = Partner.create({"name": "Gitte Off", "phone": "+45 31 22 33 53", "country_id": dk})
         cls.reminded = Partner.create({"name": "Hans Done", "phone": "+45 31 22 33 54", "country_id": dk})
-
-    def setUp(self):
-        super().setUp()
-        treatment = {"categ_ids": [(6, 0, self.type_treatment.ids)]}
-        self.first = self.make_event(at(8), **treatment)
-        self.second = self.make_event(at(13, 30), **treatment)  # 14:30 local
-        self.bo = self.make_event(at(10), self.patient2, **treatment)
-        self.make_event(at(11), self.opted_out, **treatment)
-        self.make_event(at(11), self.no_number, **treatment)
-        self.make_event(at(11), self.bad_number, **treatment)
-        self.make_event(at(11), self.deceased, **treatment)
-        self.make_event(at(11), self.switched_off, sms_enabled=False, **treatment)
-        done = self.make_event(at(11), self.reminded, **treatment)
-        self.messages(done, "reminder").write({"state": "sent"})
-        self.checkup = self.make_event(at(12), self.patient2, categ_ids=[(6, 0, self.type_checkup.ids)])
-        self.make_event(at(8) + timedelta(days=1), self.patient2, **treatment)  # the day after
+        # Booked once for the class (each test rolls back to here), at the tests' frozen NOW.
+        treatment = {"categ_ids": [(6, 0, cls.type_treatment.ids)]}
+        with freeze_time(NOW):
+            cls.first = cls.make_event(cls, at(8), **treatment)
+            cls.second = cls.make_event(cls, at(13, 30), **treatment)  # 14:30 local
+            cls.bo = cls.make_event(cls, at(10), cls.patient2, **treatment)
+            cls.make_event(cls, at(11), cls.opted_out, **treatment)
+            cls.make_event(cls, at(11), cls.no_number, **treatment)
+            cls.make_event(cls, at(11), cls.bad_number, **treatment)
+            cls.make_event(cls, at(11), cls.deceased, **treatment)
+            cls.make_event(cls, at(11), cls.switched_off, sms_enabled=False, **treatment)
+            done = cls.make_event(cls, at(11), cls.reminded, **treatment)
+            cls.messages(cls, done, "reminder").write({"state": "sent"})
+            cls.checkup = cls.make_event(cls, at(12), cls.patient2, categ_ids=[(6, 0, cls.type_checkup.ids)])
+            cls.make_event(cls, at(8) + timedelta(days=1), cls.patient2, **treatment)  # the day after
 
     def run_wizard(self, user=None, **values):
         Run = self.env["clinic.sms.reminder.run"]

@@ -16,6 +16,7 @@ class TestDispatch(ClinicSmsCase):
         return event, self.messages(event, "reminder")
 
     def test_due_reminder_is_sent_once_with_its_cost(self):
+        self.company.phone = "+45 70 20 30 40"
         _event, reminder = self._reminder()
         self.dispatch(reminder.due_at - timedelta(minutes=1))
         self.assertEqual(reminder.state, "scheduled")
@@ -25,17 +26,17 @@ class TestDispatch(ClinicSmsCase):
         self.assertEqual(reminder.gateway_id, self.gateway)
         self.assertEqual(reminder.attempts, 1)
         self.assertTrue(reminder.provider_ref)
-        self.assertEqual(reminder.encoding, "gsm7")
-        self.assertGreaterEqual(reminder.segments, 1)
-        self.assertEqual(reminder.credits, reminder.segments)
-        self.assertIn("Anna", reminder.body)
-        self.assertIn("Dr. Mette Hansen", reminder.body)
-        self.assertIn("Wednesday 13 January 2027", reminder.body)
-        self.assertIn("11:00", reminder.body, "clinic time, not UTC (10:00)")
+        self.assertEqual(
+            reminder.body,
+            "Hi Anna, this is a reminder of your appointment at My Company on Wednesday 13 January 2027 "
+            "at 11:00 with Dr. Mette Hansen. If you cannot come, please call +45 70 20 30 40.",
+        )  # 11:00 clinic time, not UTC (10:00)
+        # 171 GSM-7 characters: 2 parts of 153, at 1 credit a part.
+        self.assertEqual((reminder.encoding, reminder.segments, reminder.credits), ("gsm7", 2, 2.0))
         ledger = self.env["clinic.sms.credit"].search([("message_id", "=", reminder.id)])
-        self.assertEqual(ledger.amount, -reminder.segments)
+        self.assertEqual(ledger.amount, -2.0)
         self.assertEqual(ledger.kind, "consumption")
-        self.assertEqual(ledger.display_name, f"SMS sent {-reminder.segments:+.2f}")
+        self.assertEqual(ledger.display_name, "SMS sent -2.00")
         self.dispatch(reminder.due_at + timedelta(hours=1))
         self.assertEqual(len([o for o in self.sent if o.ref == str(reminder.id)]), 1, "never twice")
 
@@ -165,17 +166,60 @@ class TestDispatch(ClinicSmsCase):
         self.dispatch(reminder.due_at + timedelta(minutes=10))
         self.assertEqual(reminder.state, "delivered")
         self.company.invalidate_recordset(["clinic_sms_credit_balance"])
-        self.assertEqual(self.company.clinic_sms_credit_balance, 10 - reminder.credits)
+        self.assertEqual(self.company.clinic_sms_credit_balance, 9.0, "one part, one credit")
 
     def test_polish_text_costs_unicode_parts(self):
         self.patient.lang = False
         self.rule_reminder.template_id.body = (
-            "Przypominamy o wizycie {appointment_date} o {appointment_time}. Dziękujemy!"
+            "Przypominamy o wizycie {appointment_date} o {appointment_time} u {practitioner}. Dziękujemy!"
         )
         _event, reminder = self._reminder()
         self.dispatch(reminder.due_at)
-        self.assertEqual(reminder.encoding, "ucs2")
-        self.assertEqual(reminder.segments, 2 if len(reminder.body) > 70 else 1)
+        self.assertEqual(
+            reminder.body, "Przypominamy o wizycie 13 January 2027 o 11:00 u Dr. Mette Hansen. Dziękujemy!"
+        )
+        # 78 characters, one of them "ę": UCS-2, 2 parts of 67 (not 1 of 160 or 2 of 70 by chance).
+        self.assertEqual((reminder.encoding, reminder.segments, reminder.credits), ("ucs2", 2, 2.0))
+
+    def test_parts_and_credits_of_a_long_danish_a_polish_and_a_euro_text(self):
+        # The texts of tests/test_segments.py, each chosen so that characters / 160 (or / 70)
+        # would give another count; at 1.25 credits a part, credits differ from parts too.
+        self.company.clinic_sms_credits_per_part = 1.25
+        cases = {
+            # 310 GSM-7 characters: 3 parts of 153.
+            "danish": (
+                "Hej Søren! Husk din tid hos Tandlægen Ærø onsdag den 13. januar 2027 kl. 11:00 hos Dr. "
+                "Mette Hansen, Nørrebrogade 12, 2. sal, 2200 København N. Mød gerne 10 minutter før, og "
+                "tag dit sundhedskort med. Parkering i gården bag klinikken. Kan du ikke komme, så svar "
+                "NEJ senest dagen før. Vi glæder os. Mvh Klinikken",
+                ("gsm7", 3, 3.75),
+            ),
+            # 139 characters with Polish letters: UCS-2, 3 parts of 67.
+            "polish": (
+                "Dzień dobry! Przypominamy o wizycie w środę 13 stycznia 2027 o 11:00 u dr Łukasza "
+                "Wójcika. Prosimy o potwierdzenie: TAK lub NIE. Dziękujemy",
+                ("ucs2", 3, 3.75),
+            ),
+            # 159 characters, two of them €: 161 septets, 2 parts.
+            "euro": (
+                "Hej Anna, husk din tid i morgen kl. 11:00. Ved afbud senere end 24 timer før tiden "
+                "opkræves et gebyr på 50 €, ved udeblivelse 75 €. Afbud: svar NEJ. Mvh Klinik",
+                ("gsm7", 2, 2.5),
+            ),
+        }
+        for name, (body, (encoding, parts, cost)) in cases.items():
+            with self.subTest(name):
+                message = self.env["clinic.sms.message"].create(
+                    {"kind": "manual", "partner_id": self.patient.id, "body": body, "state": "queued"}
+                )
+                self.dispatch()
+                self.assertEqual(message.state, "delivered")
+                self.assertEqual(message.body, body)
+                self.assertEqual(
+                    (message.encoding, message.segments, message.credits), (encoding, parts, cost)
+                )
+                ledger = self.env["clinic.sms.credit"].search([("message_id", "=", message.id)])
+                self.assertEqual((ledger.kind, ledger.amount), ("consumption", -cost))
 
     def test_nothing_due_costs_few_queries(self):
         self._reminder()

@@ -76,6 +76,10 @@ class TestFaults(ClinicSmsCase):
         self.assertEqual(set(accepted), {str(i) for i in messages.ids}, "none lost")
         self.assertEqual(max(accepted.values()), 1, "none sent twice")
 
+    def sends(self, provider):
+        """How many send requests reached the emulator, failed or not."""
+        return self.emu.calls.count((provider, "send"))
+
     def test_thousand_messages_through_a_failing_batch_gateway(self):
         self.assertEqual(len(self.patients), TOTAL)
         self.assertTrue(all(p.sms_number_state == "valid" for p in self.patients))
@@ -86,6 +90,12 @@ class TestFaults(ClinicSmsCase):
         self.assertEqual(Counter(messages.mapped("state")), Counter({"sent": TOTAL}))
         self.assertTrue(any(m.attempts > 1 for m in messages), "some needed several attempts")
         self.assert_each_accepted_once(messages, "gatewayapi")
+        # Every attempt the log counts was a request the gateway saw: batches of at most 50, 20 of
+        # them at least for 1,000 messages, more since some failed.
+        attempts, sends = sum(messages.mapped("attempts")), self.sends("gatewayapi")
+        self.assertGreater(sends, TOTAL // 50)
+        self.assertLessEqual(sends, attempts)
+        self.assertGreaterEqual(sends * 50, attempts)
         # The provider reports them all delivered; the hourly poll finds out.
         self.emu.heal()
         for message in self.emu.messages:
@@ -100,6 +110,11 @@ class TestFaults(ClinicSmsCase):
         self.run_until_done(messages, batch_size=50)
         self.assertEqual(set(messages.mapped("state")), {"expired"})
         self.assertFalse([m for m in self.emu.messages if m.provider == "gatewayapi"])
+        # Tried until they expired: one batch request a round (every 61 minutes) while the window
+        # (08:00-20:00 Copenhagen) is open during the 24 hours they live: 11:00 to 19:08 on the
+        # first day (9), 08:21, 09:22 and 10:23 the next morning (3).
+        self.assertEqual(self.sends("gatewayapi"), 12)
+        self.assertEqual(set(messages.mapped("attempts")), {12})
 
     def test_one_request_per_message_gateway_with_dropped_connections(self):
         self.use("twilio", username="AC" + "2" * 32, password="token", sender="+4570203040")
@@ -108,3 +123,6 @@ class TestFaults(ClinicSmsCase):
         self.run_until_done(messages, batch_size=50)
         self.assertEqual(set(messages.mapped("state")), {"sent"})
         self.assert_each_accepted_once(messages, "twilio")
+        # One request per message and attempt: the gateway saw exactly the attempts the log counts.
+        self.assertEqual(self.sends("twilio"), sum(messages.mapped("attempts")))
+        self.assertGreater(self.sends("twilio"), 200, "some requests failed and were sent again")
