@@ -154,6 +154,10 @@ class TestSecurityRpc(SecurityRpcCase):
     def door__calendar_event__write(self, user):
         self.call(user, "calendar.event", "write", [[self.new_event().id], {"name": "Renamed"}])
 
+    def door__calendar_attendee__write(self, user):
+        attendee = self.new_event().attendee_ids.filtered(lambda a: a.partner_id == self.patient2)
+        self.call(user, "calendar.attendee", "write", [attendee.ids, {"state": "accepted"}])
+
     def door__calendar_event__unlink(self, user):
         self.call(user, "calendar.event", "unlink", [[self.new_event().id]])
 
@@ -174,6 +178,9 @@ class TestSecurityRpc(SecurityRpcCase):
 
     def door__res_config_settings__action_clinic_sms_open_prices(self, user):
         self.call(user, "res.config.settings", "action_clinic_sms_open_prices", [[]])
+
+    def door__res_config_settings__action_clinic_sms_synchronize(self, user):
+        self.call(user, "res.config.settings", "action_clinic_sms_synchronize", [[]])
 
     def door__clinic_sms_message__read(self, user):
         self.call(user, "clinic.sms.message", "read", [[self.make_message().id], ["state"]])
