@@ -81,11 +81,12 @@ class ClinicSmsMessage(models.Model):
             {"now": now},
         )
         self.invalidate_model(["state"])
-        done, stopped = 0, False
+        done, stopped, fresh = 0, False, True
         for state in ("sending", "queued"):
             while not stopped:
-                if autocommit:
+                if autocommit and not fresh:
                     self._begin_queue_transaction()
+                fresh = False  # the first look for interrupted rows shares the queueing's transaction
                 ids = self._dispatch_take(state, now, batch_size)
                 if not ids:
                     break
