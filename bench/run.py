@@ -466,7 +466,7 @@ class Bench:
 
     def dispatch(self, autocommit):
         """One _cron_dispatch() run; returns (seconds, queries, done, per-batch figures)."""
-        from odoo.addons.clinic_sms.models import clinic_sms_message
+        from odoo.addons.clinic_sms import constants
 
         Message = self.env["clinic.sms.message"]
         model_class = type(Message)
@@ -508,7 +508,7 @@ class Bench:
         cycles = [b - a for a, b in itertools.pairwise(points)]
         run_end = (q1 - ends[-1][1]) if ends else 0
         sizes = [s[3] for s in starts]
-        batch_size = clinic_sms_message.BATCH_SIZE
+        batch_size = constants.BATCH_SIZE
         full = [i for i, size in enumerate(sizes) if size == batch_size]
         return {
             "seconds": t1 - t0,
@@ -731,7 +731,7 @@ class Bench:
         self.checks.append((label, ok, detail))
 
     def report(self):
-        from odoo.addons.clinic_sms.models import clinic_sms_message
+        from odoo.addons.clinic_sms import constants
 
         n = self.n
         r = self.results
@@ -850,7 +850,7 @@ class Bench:
             bsec = run["batch_seconds"] or [0]
             log(
                 f"   {label}: {run['done']:,} dispatched in {run['batches']} batches"
-                f" (BATCH_SIZE {clinic_sms_message.BATCH_SIZE}); states after: {states}"
+                f" (BATCH_SIZE {constants.BATCH_SIZE}); states after: {states}"
             )
             log(
                 f"     queries per full batch, in _dispatch_batch: {runs_text(run['full_inside'])};"

@@ -81,7 +81,9 @@ BATCH_SIZE = 500
 PURGE_BATCH_SIZE = 5000
 NO_CREDIT_RETRY = timedelta(minutes=10)
 NO_GATEWAY_RETRY = timedelta(minutes=10)
-STALE_SENDING = timedelta(hours=1)
+#: A ``sending`` row no dispatcher holds a lock on is resolved once it is this old: a live batch
+#: keeps its rows locked from the commit of ``sending`` until its results are written.
+SENDING_GRACE = timedelta(minutes=2)
 
 
 def to_aware(value):

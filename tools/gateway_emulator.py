@@ -19,9 +19,11 @@ Misbehaviour (:meth:`Emulator.fail`, :meth:`Emulator.faults`) applies to the pro
 (sends and status polls), never to webhooks. It happens *before* anything is accepted: a dropped,
 throttled, failed or garbled request (``429``, ``500``, ``401``, ``drop``, ``invalid_json``,
 ``wrong_count``) records nothing, so a test can retry until everything is sent and assert that no
-message was accepted twice. The one exception is ``slow``: the answer is only delayed and the
+message was accepted twice. The exceptions are ``slow``: the answer is only delayed and the
 message *is* accepted afterwards, as with a real gateway that is merely slow - a client that timed
-out and retries will then send it twice unless the provider deduplicates (SMSAPI does, by ``idx``).
+out and retries will then send it twice unless the provider deduplicates (SMSAPI does, by ``idx``);
+and ``stall``: the request is accepted at once and only its answer is held back, so that a test can
+kill the client after the provider took its messages and before it learnt so.
 
 Webhooks: :meth:`Emulator.post_report` and :meth:`Emulator.post_inbound` call a webhook the way the
 provider would, signed as it signs (GatewayAPI: HS256 JWT in ``X-Gwapi-Signature``; Twilio:
@@ -64,7 +66,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 PROVIDERS = ("gatewayapi", "smsapi", "twilio")
-FAULTS = ("slow", "429", "500", "401", "drop", "invalid_json", "wrong_count")
+FAULTS = ("slow", "stall", "429", "500", "401", "drop", "invalid_json", "wrong_count")
 
 #: Neutral states (and a few extra words) → each provider's own word. Other words pass unchanged,
 #: so a test can post any status the provider knows (or one it does not).
@@ -195,10 +197,12 @@ class Emulator:
         self._server: _Server | None = None
         self._reports: queue.Queue = queue.Queue()
         self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()  # ends stalled answers when the emulator stops
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
+        self._stopping.clear()
         handler = type("Handler", (_Handler,), {"emulator": self})
         self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
@@ -216,6 +220,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -279,7 +284,8 @@ class Emulator:
     def fail(self, kind, times: int | None = None, *, delay: float = 1.0, retry_after: int = 1) -> None:
         """Make the next ``times`` API requests (None: every one, until :meth:`heal`) misbehave.
 
-        ``kind``: ``slow`` (answer after ``delay`` seconds, then accept), ``429`` (with
+        ``kind``: ``slow`` (answer after ``delay`` seconds, then accept), ``stall`` (accept at
+        once, answer after ``delay`` seconds or when the emulator stops), ``429`` (with
         ``Retry-After: retry_after``), ``500``, ``401``, ``drop`` (close the connection without
         answering), ``invalid_json`` (a 200 that is not JSON), ``wrong_count`` (a 200 in the
         provider's shape whose ids do not match the request). Several calls queue up in order.
@@ -577,6 +583,7 @@ class _Handler(BaseHTTPRequestHandler):
         provider, kind, arg = route
         with self.emulator._lock:
             self.emulator._calls.append((provider, kind))
+        self.stall = 0.0
         fault = self.emulator._next_fault()
         if fault:
             name, options = fault
@@ -585,12 +592,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return None
             if name == "slow":
                 time.sleep(options["delay"])
+            elif name == "stall":
+                self.stall = options["delay"]  # _reply waits, after the request was handled
             else:
                 return self._fault(provider, kind, name, options)
         return getattr(self, f"_{provider}_{kind}")(arg)
 
     def _reply(self, status: int, data, content_type: str = "application/json", headers: dict | None = None):
         payload = data if isinstance(data, bytes) else json.dumps(data).encode("utf-8")
+        if getattr(self, "stall", 0.0):
+            self.emulator._stopping.wait(self.stall)
+            self.stall = 0.0
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))

@@ -227,6 +227,8 @@ class Client:
     receives_inbound = False
     #: Messages :meth:`send` hands over in one HTTP request (1: one request per message).
     batch_size = 1
+    #: Whether sending a message again with the same ``ref`` can never deliver it twice.
+    idempotent_resend = False
 
     def __init__(
         self,

@@ -96,6 +96,7 @@ class SmsApiClient(HttpClient):
     can_poll = True
     receives_inbound = True
     batch_size = 1  # one request per message: each message has its own text and idx
+    idempotent_resend = True  # check_idx: SMSAPI refuses a second message with the same idx
 
     def __init__(self, **settings):
         super().__init__(**settings)

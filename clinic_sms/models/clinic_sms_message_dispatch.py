@@ -1,8 +1,17 @@
-"""Dispatch: due messages are re-checked, rendered, paid for and handed to the gateways in batches."""
+"""Dispatch: due messages are re-checked, rendered, paid for and handed to the gateways in batches.
+
+A crash never sends twice. The rows of a batch that are about to be handed to a gateway are written
+``sending`` first, with the gateway, number and text they go with, and in the cron that is committed
+before any gateway is asked; the gateways' answers are written after. A dispatcher that dies in
+between (a crash, or Odoo killing a cron worker past ``limit_time_real_cron``) leaves its rows
+``sending``, and a later run resolves them without a blind re-send (:meth:`_resolve_interrupted`).
+"""
 
 import json
 import logging
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,7 +24,7 @@ from ..constants import (
     NO_CREDIT_RETRY,
     NO_GATEWAY_RETRY,
     REASON_CODES,
-    STALE_SENDING,
+    SENDING_GRACE,
     to_aware,
     to_naive,
 )
@@ -28,6 +37,17 @@ from .res_company import ODOO_SMS_STATE, ClinicSmsApi
 _logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """One message on its way to a gateway, as the dispatcher carries it through a batch."""
+
+    message: models.BaseModel  # the clinic.sms.message row
+    number: str  # E.164, where it goes
+    body: str  # the text as rendered now
+    parts: segments.Parts
+    attempts: int  # hand-overs to a gateway, this one included
+
+
 class ClinicSmsMessageDispatch(models.AbstractModel):
     """The dispatch half of ``clinic.sms.message`` (a mixin of it, as ``mail.thread``'s parts are)."""
 
@@ -38,18 +58,18 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
 
     @api.model
     def _cron_dispatch(self, batch_size=BATCH_SIZE):
-        """Send what is due: expire what is too late, queue what is due, then send in batches.
+        """Send what is due: expire what is too late, queue what is due, resolve what an interrupted
+        dispatcher left ``sending``, then send in batches.
 
         Run by the cron, every batch is its own transaction (committed through
         ``ir.cron._commit_progress``), so that a second dispatcher running at the same time takes
-        other rows (``FOR UPDATE SKIP LOCKED``) and sees the rows the first one has finished.
-        Tests run it in their own transaction unless they ask for ``clinic_sms_autocommit``.
+        other rows (``FOR UPDATE SKIP LOCKED``) and sees the rows the first one has finished; the
+        run stops between batches when ``_commit_progress`` says the cron's time is up, reporting
+        what is left so that Odoo runs it again at once. Tests run it in their own transaction
+        unless they ask for ``clinic_sms_autocommit``.
         """
         now = fields.Datetime.now()
-        context = self.env.context
-        autocommit = context.get(
-            "clinic_sms_autocommit", bool(context.get("cron_id")) and not modules.module.current_test
-        )
+        autocommit = self._dispatch_autocommit()
         self.env["clinic.sms.planner"]._coalesce_notices(now)
         self.env.flush_all()
         cr = self.env.cr
@@ -65,17 +85,51 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                                 FOR UPDATE SKIP LOCKED)""",
             {"now": now},
         )
-        cr.execute(
-            """UPDATE clinic_sms_message SET state = 'failed', reason = 'interrupted', write_date = %s
-                WHERE state = 'sending' AND write_date <= %s""",
-            [now, now - STALE_SENDING],
+        self.invalidate_model(["state"])
+        done, stopped, fresh = 0, False, True
+        for state in ("sending", "queued"):
+            while not stopped:
+                if autocommit and not fresh:
+                    self._begin_queue_transaction()
+                fresh = False  # the first look for interrupted rows shares the queueing's transaction
+                ids = self._dispatch_take(state, now, batch_size)
+                if not ids:
+                    break
+                batch = self.browse(ids).sudo()
+                if state == "sending":
+                    batch._resolve_interrupted(now)
+                else:
+                    batch.with_context(clinic_sms_commit_sending=autocommit)._dispatch_batch(now)
+                done += len(ids)
+                if self._dispatch_time_left(len(ids), autocommit) <= 0:
+                    self._dispatch_stop(now, autocommit)
+                    stopped = True
+        if done:
+            # Chatter notes are written by their own job, outside the dispatch batches.
+            self.env.ref("clinic_sms.ir_cron_clinic_sms_event_notes")._trigger()
+        return done
+
+    def _dispatch_autocommit(self):
+        """Whether this run commits batch by batch: in the cron, not in tests (unless asked)."""
+        context = self.env.context
+        return context.get(
+            "clinic_sms_autocommit", bool(context.get("cron_id")) and not modules.module.current_test
         )
-        self.invalidate_model(["state", "reason"])
-        done = 0
-        while True:
-            if autocommit:
-                self._begin_queue_transaction()
-            cr.execute(
+
+    def _dispatch_take(self, state, now, batch_size):
+        """Lock and answer the ids of the next batch: due ``queued`` rows, or ``sending`` rows that
+        no live dispatcher holds (locked rows are skipped) and that are older than a short grace."""
+        if state == "sending":
+            self.env.cr.execute(
+                """SELECT id FROM clinic_sms_message
+                    WHERE state = 'sending' AND write_date <= %s
+                    ORDER BY id
+                    LIMIT %s
+                    FOR UPDATE SKIP LOCKED""",
+                [now - SENDING_GRACE, batch_size],
+            )
+        else:
+            self.env.cr.execute(
                 """SELECT id FROM clinic_sms_message
                     WHERE state = 'queued' AND due_at <= %s
                     ORDER BY due_at, id
@@ -83,18 +137,30 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                     FOR UPDATE SKIP LOCKED""",
                 [now, batch_size],
             )
-            ids = [row[0] for row in cr.fetchall()]
-            if not ids:
-                break
-            self.browse(ids).sudo()._dispatch_batch(now)
-            done += len(ids)
-            if autocommit:
-                self.env.flush_all()
-                self.env["ir.cron"]._commit_progress(len(ids))
-        if done:
-            # Chatter notes are written by their own job, outside the dispatch batches.
-            self.env.ref("clinic_sms.ir_cron_clinic_sms_event_notes")._trigger()
-        return done
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _dispatch_time_left(self, processed, autocommit):
+        """Commit the batch (in the cron) and answer the seconds the cron may still run: what
+        ``ir.cron._commit_progress`` answers, or, without commits, what the context's
+        ``cron_end_time`` leaves (infinite outside a cron)."""
+        if autocommit:
+            self.env.flush_all()
+            return self.env["ir.cron"]._commit_progress(processed)
+        end = self.env.context.get("cron_end_time")
+        return float("inf") if end is None else max(end - time.monotonic(), 0)
+
+    def _dispatch_stop(self, now, autocommit):
+        """The cron's time is up: report how many rows are left so that Odoo runs it again at once
+        (a job that reports work remaining is rescheduled as soon as possible)."""
+        self.env.cr.execute(
+            """SELECT count(*) FROM clinic_sms_message
+                WHERE (state = 'queued' AND due_at <= %s) OR (state = 'sending' AND write_date <= %s)""",
+            [now, now - SENDING_GRACE],
+        )
+        left = self.env.cr.fetchone()[0]
+        if autocommit:
+            self.env["ir.cron"]._commit_progress(remaining=left)
+        _logger.info("clinic_sms: dispatch stopped, its time is up; %d messages left for the next run", left)
 
     def _begin_queue_transaction(self):
         """End the current transaction and start one in READ COMMITTED.
@@ -109,11 +175,16 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
     def _dispatch_batch(self, now):
-        """Re-check, render and send the locked queued messages ``self``."""
+        """Re-check, render and send the locked queued messages ``self``.
+
+        The rows about to be handed to a gateway are written ``sending`` before it is asked
+        (:meth:`_mark_sending`; committed when the context says ``clinic_sms_commit_sending``, as the
+        cron's batches do), the answers after, each in one query for the batch.
+        """
         events = self.event_id.with_context(active_test=False)
         internal = self.env["clinic.sms.planner"]._internal_partner_ids() if events else set()
         updates = {}
-        ready = []  # (message, number, body, parts)
+        ready = []
         blacklisted = self._blacklisted_numbers(
             self.partner_id.mapped("sms_number_e164") + self.mapped("number")
         )
@@ -132,20 +203,18 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                 }
                 continue
             number = message._destination()
-            ready.append((message, number, body, segments.count_parts(body)))
+            ready.append(Outbound(message, number, body, segments.count_parts(body), message.attempts + 1))
 
-        costs = {item[0].id: item[0].company_id._clinic_sms_cost(item[1], item[3].parts) for item in ready}
-        ready, reserved = self._reserve_credits(ready, costs, updates, now)
         routes = {}  # company -> its active gateways in order
-        pending = []  # (item, candidate gateways, index of the one to try)
+        candidates = {}  # message id -> the gateways that serve its number, in the order to try them
+        routable = []
         for item in ready:
-            message, number = item[0], item[1]
-            company = message.company_id
+            company = item.message.company_id
             if company not in routes:
                 routes[company] = company._clinic_sms_gateways()
-            candidates = list(company._clinic_sms_gateways_for(number, routes[company]))
-            if not candidates:
-                updates[message.id] = {
+            found = list(company._clinic_sms_gateways_for(item.number, routes[company]))
+            if not found:
+                updates[item.message.id] = {
                     "reason": "no_gateway",
                     "error": self.env._("No SMS gateway is configured for this company.")
                     if not routes[company]
@@ -153,38 +222,177 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                     "due_at": now + NO_GATEWAY_RETRY,
                 }
                 continue
-            pending.append((item, candidates, 0))
+            candidates[item.message.id] = found
+            routable.append(item)
+        costs = {
+            item.message.id: item.message.company_id._clinic_sms_cost(item.number, item.parts.parts)
+            for item in routable
+        }
+        ready, reserved = self._reserve_credits(routable, costs, updates, now)
 
         delivered = []  # items the gateways took
         handed = 0
+        pending = [(item, 0) for item in ready]  # (item, index of the gateway to try in its candidates)
         # Each round hands every pending message to its current gateway; a temporary failure moves
         # the message on to the next gateway that serves its number, in the same run.
         while pending:
+            pending = self._mark_sending(pending, candidates, updates)
             by_gateway = defaultdict(list)
-            for entry in pending:
-                by_gateway[entry[1][entry[2]]].append(entry)
+            for item, index in pending:
+                by_gateway[candidates[item.message.id][index]].append((item, index))
             pending = []
             for gateway, entries in by_gateway.items():
+                sender = gateway.sender or ""
                 outgoing = [
-                    gw.Outgoing(
-                        ref=str(item[0].id), number=item[1], body=item[2], sender=gateway.sender or ""
-                    )
-                    for item, _c, _i in entries
+                    gw.Outgoing(ref=str(item.message.id), number=item.number, body=item.body, sender=sender)
+                    for item, _index in entries
                 ]
                 results = gateway._clinic_sms_send(outgoing)
                 handed += len(outgoing)
-                for (item, candidates, index), result in zip(entries, results, strict=True):
-                    if result.status == gw.TEMPORARY and index + 1 < len(candidates):
-                        pending.append((item, candidates, index + 1))
+                for (item, index), result in zip(entries, results, strict=True):
+                    if result.status == gw.TEMPORARY and index + 1 < len(candidates[item.message.id]):
+                        pending.append((item, index + 1))
                         continue
-                    values = self._result_values(item, gateway, result, now, costs[item[0].id])
+                    updates[item.message.id] = self._result_values(
+                        item, gateway, result, now, costs[item.message.id]
+                    )
                     if result.status in (gw.SENT, gw.DELIVERED):
                         delivered.append(item)
-                    updates[item[0].id] = values
         self._write_rows(updates, now)
         self._settle_credits(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
+
+    def _mark_sending(self, pending, candidates, updates):
+        """Write ``updates`` (what the batch knows so far) and ``sending`` for every ``pending``
+        message, with the gateway it is about to be handed to, the number, text and parts it goes
+        with and its attempts, in one query; ``updates`` is emptied.
+
+        With ``clinic_sms_commit_sending`` this is committed before any gateway is asked, and the
+        rows are locked again in the next transaction: a later run tells this live batch from one
+        whose dispatcher died by that lock. Answers the pending entries still to hand over.
+        """
+        for item, index in pending:
+            updates[item.message.id] = {
+                "state": "sending",
+                "gateway_id": candidates[item.message.id][index].id,
+                "number": item.number,
+                "body": item.body,
+                "encoding": item.parts.encoding,
+                "segments": item.parts.parts,
+                "attempts": item.attempts,
+            }
+        self._write_rows(updates, fields.Datetime.now())
+        updates.clear()
+        if not self.env.context.get("clinic_sms_commit_sending"):
+            return pending
+        cr = self.env.cr
+        self.env["ir.cron"]._commit_progress()
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cr.execute(
+            "SELECT id FROM clinic_sms_message WHERE id = ANY(%s) AND state = 'sending' FOR UPDATE",
+            [[item.message.id for item, _index in pending]],
+        )
+        locked = {row[0] for row in cr.fetchall()}
+        return [entry for entry in pending if entry[0].message.id in locked]
+
+    def _resolve_interrupted(self, now):
+        """Settle the locked ``sending`` rows ``self`` that a dispatcher left behind, never by a
+        blind re-send.
+
+        - A row whose provider reference is known was taken by the provider: it is ``sent``, and
+          the provider's status API (when it has one) is asked what became of it.
+        - A row whose gateway deduplicates a re-send (``idempotent_resend``: SMSAPI's ``idx`` and
+          ``check_idx``) is handed to that same gateway again with the same reference, number and
+          text: the provider refuses a duplicate, which reads as sent, or sends it now if the first
+          attempt never reached it. A temporary failure leaves it ``sending`` for the next run.
+        - Any other row, and any row past its expiry, ends ``failed`` with reason ``interrupted``:
+          it may or may not have reached the patient, and staff decide whether to send it again.
+        """
+        updates = {}
+        settled = []  # items whose outcome is known now
+        taken = []  # items the provider has
+        known = defaultdict(list)  # gateway -> provider references to ask about
+        resend = defaultdict(list)  # gateway -> items to hand over again
+        lost = self.env._(
+            "Sending was interrupted (the dispatcher stopped while handing this message to the"
+            " gateway), so it may or may not have reached the patient. Check before sending it again."
+        )
+        for message in self:
+            body = message.body or ""
+            item = Outbound(message, message.number or "", body, segments.count_parts(body), message.attempts)
+            gateway = message.gateway_id
+            if message.provider_ref:
+                updates[message.id] = {"state": "sent", "reason": False, "error": False, "sent_at": now}
+                settled.append(item)
+                taken.append(item)
+                if gateway:
+                    known[gateway].append(message.provider_ref)
+            elif (
+                gateway.active
+                and item.number
+                and gw.client_class(gateway.provider).idempotent_resend
+                and not (message.expire_at and message.expire_at <= now)
+            ):
+                resend[gateway].append(item)
+            else:
+                updates[message.id] = {"state": "failed", "reason": "interrupted", "error": lost}
+                settled.append(item)
+        for gateway, items in resend.items():
+            sender = gateway.sender or ""
+            outgoing = [
+                gw.Outgoing(ref=str(item.message.id), number=item.number, body=item.body, sender=sender)
+                for item in items
+            ]
+            for item, result in zip(items, gateway._clinic_sms_send(outgoing), strict=True):
+                if result.status == gw.TEMPORARY:
+                    # Still unknown: the next run asks the same gateway again (never another one).
+                    updates[item.message.id] = {"error": result.error[:250]}
+                    continue
+                item = Outbound(item.message, item.number, item.body, item.parts, item.attempts + 1)
+                values = self._result_values(item, gateway, result, now, 0.0)
+                values["attempts"] = item.attempts
+                updates[item.message.id] = values
+                settled.append(item)
+                if result.status in (gw.SENT, gw.DELIVERED):
+                    taken.append(item)
+        reserved, costs = self._paid_credits(settled)
+        for item in taken:
+            updates[item.message.id]["credits"] = costs[item.message.id]
+        self._write_rows(updates, now)
+        self._settle_credits(settled, taken, reserved, costs, now)
+        for gateway, refs in known.items():
+            self._clinic_sms_apply_reports(gateway, gateway._clinic_sms_fetch_status(refs))
+        self._update_odoo_sms()
+        _logger.info(
+            "clinic_sms: resolved %d interrupted messages (%d taken by the provider, %d handed over again)",
+            len(self),
+            len(taken),
+            sum(len(items) for items in resend.values()),
+        )
+
+    def _paid_credits(self, items):
+        """What the ledger says ``items`` have paid so far, in one query: ({message id: part paid
+        from the allowance} of those paid for, {message id: their cost}), the cost being what was
+        paid, else what the message costs now."""
+        if not items:
+            return {}, {}
+        self.env["clinic.sms.credit"].flush_model(["message_id", "kind", "amount", "allowance_amount"])
+        self.env.cr.execute(
+            """SELECT message_id, -SUM(amount), -SUM(allowance_amount) FROM clinic_sms_credit
+                WHERE message_id = ANY(%s) AND kind IN ('consumption', 'refund')
+                GROUP BY message_id""",
+            [[item.message.id for item in items]],
+        )
+        paid = {row[0]: (float(row[1]), float(row[2])) for row in self.env.cr.fetchall() if row[1] > 1e-9}
+        reserved = {message_id: allowance for message_id, (_amount, allowance) in paid.items()}
+        costs = {
+            item.message.id: paid[item.message.id][0]
+            if item.message.id in paid
+            else item.message.company_id._clinic_sms_cost(item.number, item.parts.parts)
+            for item in items
+        }
+        return reserved, costs
 
     def _destination(self):
         """The number to send to: the one the message was created for when it answers a number
@@ -241,15 +449,15 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
 
     @api.model
     def _result_values(self, item, gateway, result, now, cost):
-        """The write values for a message after ``gateway`` answered ``result`` for it."""
-        message, number, body, parts = item
+        """The write values for the message of ``item`` (an :class:`Outbound`) after ``gateway``
+        answered ``result`` for it."""
         values = {
-            "number": number,
-            "body": body,
-            "encoding": parts.encoding,
-            "segments": parts.parts,
+            "number": item.number,
+            "body": item.body,
+            "encoding": item.parts.encoding,
+            "segments": item.parts.parts,
             "gateway_id": gateway.id,
-            "attempts": message.attempts + 1,
+            "attempts": item.attempts,
         }
         if result.status in (gw.SENT, gw.DELIVERED):
             values.update(
@@ -262,7 +470,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                 credits=cost,
             )
         elif result.status == gw.TEMPORARY:
-            retry = gw.backoff(message.attempts + 1, to_aware(now), result.retry_after)
+            retry = gw.backoff(item.attempts, to_aware(now), result.retry_after)
             values.update(
                 state="queued",
                 reason=self._reason(result.reason, "gateway_error"),
@@ -331,14 +539,14 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         Answers the items that may go and {message id: part paid from the allowance} of what was
         reserved; what the balance cannot pay waits with the reason ``no_credit``.
         """
-        checked = {m.company_id for m, *_ in ready if m.company_id.clinic_sms_credit_check}
+        checked = {i.message.company_id for i in ready if i.message.company_id.clinic_sms_credit_check}
         if not checked:
             return ready, {}
         companies = self.env["res.company"].sudo().browse(sorted(c.id for c in checked))
         balances = {cid: list(values) for cid, values in self._lock_credits(companies, now).items()}
         kept, reserved, lines = [], {}, []
         for item in ready:
-            message = item[0]
+            message = item.message
             company = message.company_id
             if company not in checked:
                 kept.append(item)
@@ -365,35 +573,35 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
     def _settle_credits(self, ready, delivered, reserved, costs, now):
         """After sending: refund what was reserved for messages the gateways did not take, and
         charge the messages of companies without the credit check. Then warn on low balances."""
-        taken = {item[0].id for item in delivered}
+        taken = {item.message.id for item in delivered}
         lines = [
-            self._credit_line(item, "refund", costs[item[0].id], reserved[item[0].id], now)
+            self._credit_line(item, "refund", costs[item.message.id], reserved[item.message.id], now)
             for item in ready
-            if item[0].id in reserved and item[0].id not in taken
+            if item.message.id in reserved and item.message.id not in taken
         ]
-        unpaid = [item for item in delivered if item[0].id not in reserved and costs[item[0].id]]
+        unpaid = [item for item in delivered if item.message.id not in reserved and costs[item.message.id]]
         if unpaid:
             companies = (
-                self.env["res.company"].sudo().browse(sorted({item[0].company_id.id for item in unpaid}))
+                self.env["res.company"].sudo().browse(sorted({item.message.company_id.id for item in unpaid}))
             )
             balances = {cid: list(values) for cid, values in self._lock_credits(companies, now).items()}
             for item in unpaid:
-                balance = balances.setdefault(item[0].company_id.id, [0.0, 0.0])
-                cost = costs[item[0].id]
+                balance = balances.setdefault(item.message.company_id.id, [0.0, 0.0])
+                cost = costs[item.message.id]
                 from_allowance, _from_packs = credit_rules.split(cost, balance[1])
                 balance[1] -= from_allowance
                 lines.append(self._credit_line(item, "consumption", -cost, -from_allowance, now))
         if lines:
             self.env["clinic.sms.credit"].sudo().create(lines)
-        touched = {item[0].company_id.id for item in ready if item[0].id in reserved} | {
-            item[0].company_id.id for item in unpaid
+        touched = {item.message.company_id.id for item in ready if item.message.id in reserved} | {
+            item.message.company_id.id for item in unpaid
         }
         if touched:
             self.env["res.company"].sudo().browse(sorted(touched))._clinic_sms_credit_warning_due()
 
     @api.model
     def _credit_line(self, item, kind, amount, allowance_amount, now):
-        message, _number, _body, parts = item
+        message = item.message
         return {
             "company_id": message.company_id.id,
             "date": now,
@@ -403,7 +611,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             "message_id": message.id,
             "message_kind": message.kind,
             "user_id": message.user_id.id,
-            "parts": parts.parts,
+            "parts": item.parts.parts,
         }
 
     def _render_values(self):
@@ -473,7 +681,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         return f"{body} {placeholders.also_sentence(starts, lang, allday)}"
 
     def _write_rows(self, updates, now):
-        """Write the per-message results of a batch in one query."""
+        """Write the per-message values ``updates`` ({id: values}) of a batch in one query; a
+        column a row's values do not name keeps its value."""
         if not updates:
             return
         columns = [
@@ -494,23 +703,19 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         ]
         names = [name for name, _type in columns]
         rows = []
-        for message in self.browse(list(updates)):
-            values = updates[message.id]
-            row = [message.id]
-            for name in names:
-                if name in values:
-                    row.append(values[name] or None)
-                else:
-                    current = message[name]
-                    row.append(
-                        (current.id or None) if isinstance(current, models.BaseModel) else (current or None)
-                    )
+        for message_id, values in updates.items():
+            # Bit i of the mask says that the row sets column i.
+            mask = sum(1 << i for i, name in enumerate(names) if name in values)
+            row = [message_id, mask, *(values.get(name) or None for name in names)]
             rows.append(SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row)))
         self.env.cr.execute(
             SQL(
                 "UPDATE clinic_sms_message AS m SET %s, write_date = %s, write_uid = %s"
-                " FROM (VALUES %s) AS v(id, %s) WHERE m.id = v.id",
-                SQL(", ").join(SQL(f"{name} = v.{name}::{ctype}") for name, ctype in columns),
+                " FROM (VALUES %s) AS v(id, mask, %s) WHERE m.id = v.id",
+                SQL(", ").join(
+                    SQL(f"{name} = CASE WHEN v.mask & {1 << i} = 0 THEN m.{name} ELSE v.{name}::{ctype} END")
+                    for i, (name, ctype) in enumerate(columns)
+                ),
                 now,
                 self.env.uid,
                 SQL(", ").join(rows),
