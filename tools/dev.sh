@@ -2,7 +2,7 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path
+#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo; when it has none, Odoo 19.0 is
 # cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1), CLINIC_SMS_VENV (virtualenv,
@@ -268,6 +268,11 @@ PY
     if [ "$cmd" = pylint ]; then run_pylint "$@"; exit; fi
     exec "$VENV/bin/ruff" "$@"
     ;;
+  i18n)
+    # tools/update_i18n.sh: the template from Odoo's export, merged into every translation.
+    need_venv; need_pg; need_tool_packages
+    VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/update_i18n.sh" "$@"
+    ;;
   check-xml) need_venv; check_xml "$@" ;;
   check-po) check_po "$@" ;;
   bench)
@@ -275,6 +280,6 @@ PY
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
   *)
-    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|odoo-path"
+    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|odoo-path|i18n"
     ;;
 esac
