@@ -2,7 +2,7 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n
+#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n | screenshots
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo; when it has none, Odoo 19.0 is
 # cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1), CLINIC_SMS_VENV (virtualenv,
@@ -273,6 +273,20 @@ PY
     need_venv; need_pg; need_tool_packages
     VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/update_i18n.sh" "$@"
     ;;
+  screenshots)
+    # tools/screenshots.py against a running demo (make demo, or DEMO_DB=… HTTP_PORT=… tools/dev.sh demo),
+    # in a small virtualenv of its own: playwright needs a newer greenlet than Odoo pins.
+    shots_venv="$HOME/.cache/clinic_sms/venv-shots-py$pyver"
+    want=$(sha1sum < "$here/requirements-shots.txt" | cut -c1-16)
+    if [ "$(cat "$shots_venv/.clinic_sms-stamp" 2>/dev/null)" != "$want" ]; then
+      echo "clinic_sms: preparing the virtualenv $shots_venv"
+      [ -x "$shots_venv/bin/python" ] || "$PYTHON" -m venv "$shots_venv"
+      "$shots_venv/bin/pip" install -q -r "$here/requirements-shots.txt"
+      echo "$want" > "$shots_venv/.clinic_sms-stamp"
+    fi
+    [ -x /usr/bin/chromium ] || apt_install "for the screenshots" chromium
+    exec "$shots_venv/bin/python" "$here/tools/screenshots.py" --base "http://127.0.0.1:$HTTP_PORT" "$@"
+    ;;
   check-xml) need_venv; check_xml "$@" ;;
   check-po) check_po "$@" ;;
   bench)
@@ -280,6 +294,6 @@ PY
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
   *)
-    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|odoo-path|i18n"
+    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|odoo-path|i18n|screenshots"
     ;;
 esac
