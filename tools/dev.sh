@@ -5,10 +5,10 @@
 #   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n | screenshots
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo; when it has none, Odoo 19.0 is
-# cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1), CLINIC_SMS_VENV (virtualenv,
-# default ~/.cache/clinic_sms/venv-pyX.Y), PYTHON (interpreter used to create it, default python3),
-# PGHOST/PGPORT/PGUSER (default: the local socket, current user), DEMO_DB (default clinic_demo),
-# HTTP_PORT (default 8069).
+# cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1),
+# CLINIC_SMS_VENV (virtualenv, default ~/.cache/clinic_sms/venv-pyX.Y), PYTHON (interpreter used to
+# create it, default python3), PGHOST/PGPORT/PGUSER (default: the local socket, current user),
+# DEMO_DB (default clinic_demo), HTTP_PORT (default 8069).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +58,7 @@ fetch_odoo() {
 need_odoo() {
   if ! is_odoo_tree "$ODOO_SRC"; then
     if is_odoo_tree "$ODOO_CACHE"; then
+      echo "clinic_sms: no Odoo at ODOO_SRC=$ODOO_SRC; using the one fetched into $ODOO_CACHE" >&2
       ODOO_SRC=$ODOO_CACHE
     elif [ "${CLINIC_SMS_NO_FETCH:-}" = 1 ]; then
       die "no Odoo 19.0 source tree at ODOO_SRC=$ODOO_SRC.
