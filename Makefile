@@ -15,3 +15,11 @@ bench:
 
 venv:
 	tools/dev.sh venv
+
+# Developer tools (see README.rst): the translation template and its merge, the description page's screenshots.
+.PHONY: i18n screenshots
+i18n:
+	tools/dev.sh i18n
+
+screenshots:
+	tools/dev.sh screenshots
