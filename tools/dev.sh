@@ -2,7 +2,7 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n | screenshots
+#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n | screenshots | test-packages
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo; when it has none, Odoo 19.0 is
 # cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1),
@@ -141,17 +141,26 @@ odoo() {
 
 cmd=${1:-}
 shift || true
-# The end-to-end gateway tests run a real Kannel (bearerbox, smsbox and the fake SMSC of
-# kannel-extras). Installed from Debian when missing and allowed; otherwise the tests fail saying so.
-need_kannel() {
-  if command -v bearerbox >/dev/null && [ -x /usr/lib/kannel/test/fakesmsc ]; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "clinic_sms: installing the Debian packages kannel and kannel-extras for the gateway tests"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras >/dev/null
-  else
-    echo "clinic_sms: Kannel is missing; the Kannel tests will fail (sudo apt-get install kannel kannel-extras)" >&2
+# Debian packages the tests need: Kannel (bearerbox, smsbox and the fake SMSC of kannel-extras)
+# for the end-to-end gateway tests, Chromium for the browser tours. Installed when missing and
+# allowed (root with apt-get); otherwise the tests that need them fail saying so.
+have_chromium() {
+  # The names Odoo's HttpCase looks for (odoo/tests/common.py, _find_executable).
+  command -v google-chrome || command -v chromium || command -v chromium-browser \
+    || command -v google-chrome-stable
+} >/dev/null
+
+need_test_packages() {
+  local missing=() pair
+  if ! command -v bearerbox >/dev/null || [ ! -x /usr/lib/kannel/test/fakesmsc ]; then
+    missing+=(kannel kannel-extras)
   fi
+  have_chromium || missing+=(chromium)
+  for pair in $TOOL_PACKAGES; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  apt_install "for the tests" $(printf '%s\n' "${missing[@]}" | sort -u)
 }
 
 # --- Debian packages: the PDF statement's test renders with wkhtmltopdf and reads the PDF back with
@@ -223,7 +232,7 @@ case "$cmd" in
     echo "$ODOO_SRC"
     ;;
   packages)
-    need_kannel; need_tool_packages
+    need_test_packages
     ;;
   demo)
     need_venv; need_pg
@@ -246,8 +255,9 @@ PY
     exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$(addons_path)" -d "$DEMO_DB" \
       --db-filter="^$DEMO_DB\$" --http-interface=127.0.0.1 --http-port="$HTTP_PORT" "$@"
     ;;
+  test-packages) need_test_packages ;;
   test)
-    need_venv; need_pg; need_kannel; need_tool_packages
+    need_venv; need_pg; need_test_packages
     VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/run_tests.sh" "$@"
     ;;
   lint)
@@ -295,6 +305,6 @@ PY
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
   *)
-    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|odoo-path|i18n|screenshots"
+    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|test-packages|odoo-path|i18n|screenshots"
     ;;
 esac

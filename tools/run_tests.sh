@@ -50,6 +50,9 @@ PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -p no:cachepro
   --odoo-config="$conf" --odoo-database="$db" --odoo-http --odoo-log-level=warn \
   clinic_sms/tests "$@"
 odoo_rc=$?
+# A -k may select tests of one run only: "no tests collected" (5) is fine for the other one.
+if [ "$pure" -eq 5 ] && [ "$odoo_rc" -ne 5 ]; then pure=0; fi
+if [ "$odoo_rc" -eq 5 ] && [ "$pure" -ne 5 ]; then odoo_rc=0; fi
 
 echo "== summary: pure tests exit $pure, Odoo tests exit $odoo_rc"
 [ "$pure" -eq 0 ] && [ "$odoo_rc" -eq 0 ]

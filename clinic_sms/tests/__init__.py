@@ -16,5 +16,6 @@ from . import (
     test_routing,
     test_security,
     test_template,
+    test_tours,
     test_webhooks,
 )
