@@ -2,7 +2,7 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | lint | bench | shell
+#   tools/dev.sh demo | test | fuzz | lint | bench | shell
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo), CLINIC_SMS_VENV (virtualenv,
 # default ~/.cache/clinic_sms/venv-pyX.Y), PYTHON (interpreter used to create it, default python3),
@@ -137,6 +137,14 @@ PY
     need_venv; need_pg; need_kannel
     VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/run_tests.sh" "$@"
     ;;
+  fuzz)
+    # The stateful test of the rule book (clinic_sms/tests/test_stateful.py), longer and random:
+    # 5,000 examples unless CLINIC_SMS_FUZZ_EXAMPLES says otherwise. A falsifying sequence is printed
+    # as a script of the machine's steps, with the @reproduce_failure line that replays it.
+    need_venv; need_pg; need_kannel
+    CLINIC_SMS_FUZZ_RANDOM=1 CLINIC_SMS_FUZZ_EXAMPLES=${CLINIC_SMS_FUZZ_EXAMPLES:-5000} \
+      VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/run_tests.sh" -k stateful "$@"
+    ;;
   lint)
     need_venv
     cd "$here"
@@ -149,6 +157,6 @@ PY
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
   *)
-    die "usage: tools/dev.sh demo|test|lint|bench|venv"
+    die "usage: tools/dev.sh demo|test|fuzz|lint|bench|venv"
     ;;
 esac
