@@ -2,7 +2,7 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | lint | bench | venv | packages | odoo-path | i18n | screenshots | test-packages
+#   tools/dev.sh demo | test | fuzz | lint | bench | venv | packages | odoo-path | i18n | screenshots | test-packages
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo; when it has none, Odoo 19.0 is
 # cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1),
@@ -260,6 +260,14 @@ PY
     need_venv; need_pg; need_test_packages
     VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/run_tests.sh" "$@"
     ;;
+  fuzz)
+    # The stateful test of the rule book (clinic_sms/tests/test_stateful.py), longer and random:
+    # 5,000 examples unless CLINIC_SMS_FUZZ_EXAMPLES says otherwise. A falsifying sequence is printed
+    # as a script of the machine's steps, with the @reproduce_failure line that replays it.
+    need_venv; need_pg; need_test_packages
+    CLINIC_SMS_FUZZ_RANDOM=1 CLINIC_SMS_FUZZ_EXAMPLES=${CLINIC_SMS_FUZZ_EXAMPLES:-5000} \
+      VENV="$VENV" ODOO_SRC="$ODOO_SRC" exec "$here/tools/run_tests.sh" -k stateful "$@"
+    ;;
   lint)
     need_venv
     cd "$here"
@@ -305,6 +313,6 @@ PY
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
   *)
-    die "usage: tools/dev.sh demo|test|lint|bench|venv|packages|test-packages|odoo-path|i18n|screenshots"
+    die "usage: tools/dev.sh demo|test|fuzz|lint|bench|venv|packages|test-packages|odoo-path|i18n|screenshots"
     ;;
 esac

@@ -15,6 +15,7 @@ from . import (
     test_reports,
     test_routing,
     test_security,
+    test_stateful,
     test_template,
     test_tours,
     test_webhooks,
