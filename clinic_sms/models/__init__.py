@@ -1,5 +1,10 @@
 # The mixins of clinic.sms.message come first: a model's parents must exist before it is built.
-from . import clinic_sms_message_dispatch, clinic_sms_message_inbound
+from . import (
+    clinic_sms_message_dispatch,
+    clinic_sms_message_inbound,
+    clinic_sms_message_recovery,
+    clinic_sms_message_render,
+)
 
 # isort: split
 from . import (
@@ -8,6 +13,7 @@ from . import (
     clinic_sms_audit_mixin,
     clinic_sms_credit,
     clinic_sms_credit_price,
+    clinic_sms_credit_state,
     clinic_sms_eligibility,
     clinic_sms_gateway,
     clinic_sms_keyword,

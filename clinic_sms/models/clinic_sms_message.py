@@ -1,9 +1,11 @@
 """The SMS log: the plan, the queue and the log in one record (fields, indexes, staff actions).
 
 The record's other jobs live beside it, as Odoo's mail splits ``mail.thread``:
-dispatch in ``clinic_sms_message_dispatch.py``, delivery reports, polling and replies in
-``clinic_sms_message_inbound.py``; planning (appointments, birthdays) in the ``clinic.sms.planner``
-abstract model (``clinic_sms_planner.py``).
+dispatch in ``clinic_sms_message_dispatch.py``, the text it sends in ``clinic_sms_message_render.py``,
+the recovery of what a dispatcher left ``sending`` in ``clinic_sms_message_recovery.py``, delivery
+reports, polling and replies in ``clinic_sms_message_inbound.py``; planning (appointments, birthdays)
+in the ``clinic.sms.planner`` abstract model (``clinic_sms_planner.py``); credits in the ledger's API
+(``clinic.sms.credit``).
 """
 
 import logging
@@ -21,7 +23,13 @@ _logger = logging.getLogger(__name__)
 
 class ClinicSmsMessage(models.Model):
     _name = "clinic.sms.message"
-    _inherit = ["clinic.sms.audit.mixin", "clinic.sms.message.dispatch", "clinic.sms.message.inbound"]
+    _inherit = [
+        "clinic.sms.audit.mixin",
+        "clinic.sms.message.dispatch",
+        "clinic.sms.message.recovery",
+        "clinic.sms.message.render",
+        "clinic.sms.message.inbound",
+    ]
     _description = "Clinic SMS message"
     _order = "due_at desc, id desc"
     _rec_name = "display_name"

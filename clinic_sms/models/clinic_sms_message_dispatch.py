@@ -4,23 +4,23 @@ A crash never sends twice. The rows of a batch that are about to be handed to a 
 ``sending`` first, with the gateway, number and text they go with, and in the cron that is committed
 before any gateway is asked; the gateways' answers are written after. A dispatcher that dies in
 between (a crash, or Odoo killing a cron worker past ``limit_time_real_cron``) leaves its rows
-``sending``, and a later run resolves them without a blind re-send (:meth:`_resolve_interrupted`).
+``sending``, and a later run resolves them without a blind re-send (``_resolve_interrupted``, in
+``clinic_sms_message_recovery.py``).
+
+Credits are paid through the ledger's API (``clinic.sms.credit``: reserve before the gateway call,
+settle after it); the text is rendered by ``clinic_sms_message_render.py``.
 """
 
-import json
 import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models, modules
 from odoo.tools import SQL
 
 from ..constants import (
     BATCH_SIZE,
-    EVENT_KINDS,
     NO_CREDIT_RETRY,
     NO_GATEWAY_RETRY,
     REASON_CODES,
@@ -28,8 +28,7 @@ from ..constants import (
     to_aware,
     to_naive,
 )
-from ..core import credits as credit_rules
-from ..core import eligibility, placeholders, planner, segments
+from ..core import eligibility, planner, segments
 from ..core import gateway as gw
 from ..core.exceptions import TemplateError
 from .res_company import ODOO_SMS_STATE, ClinicSmsApi
@@ -228,7 +227,14 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             item.message.id: item.message.company_id._clinic_sms_cost(item.number, item.parts.parts)
             for item in routable
         }
-        ready, reserved = self._reserve_credits(routable, costs, updates, now)
+        Ledger = self.env["clinic.sms.credit"]
+        ready, refused, reserved = Ledger._reserve(routable, costs, now)
+        for item in refused:
+            updates[item.message.id] = {
+                "reason": "no_credit",
+                "error": self.env._("The credit balance does not pay for this message."),
+                "due_at": now + NO_CREDIT_RETRY,
+            }
 
         delivered = []  # items the gateways took
         handed = 0
@@ -259,7 +265,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                     if result.status in (gw.SENT, gw.DELIVERED):
                         delivered.append(item)
         self._write_rows(updates, now)
-        self._settle_credits(ready, delivered, reserved, costs, now)
+        Ledger._settle(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
 
@@ -295,104 +301,6 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         )
         locked = {row[0] for row in cr.fetchall()}
         return [entry for entry in pending if entry[0].message.id in locked]
-
-    def _resolve_interrupted(self, now):
-        """Settle the locked ``sending`` rows ``self`` that a dispatcher left behind, never by a
-        blind re-send.
-
-        - A row whose provider reference is known was taken by the provider: it is ``sent``, and
-          the provider's status API (when it has one) is asked what became of it.
-        - A row whose gateway deduplicates a re-send (``idempotent_resend``: SMSAPI's ``idx`` and
-          ``check_idx``) is handed to that same gateway again with the same reference, number and
-          text: the provider refuses a duplicate, which reads as sent, or sends it now if the first
-          attempt never reached it. A temporary failure leaves it ``sending`` for the next run.
-        - Any other row, and any row past its expiry, ends ``failed`` with reason ``interrupted``:
-          it may or may not have reached the patient, and staff decide whether to send it again.
-        """
-        updates = {}
-        settled = []  # items whose outcome is known now
-        taken = []  # items the provider has
-        known = defaultdict(list)  # gateway -> provider references to ask about
-        resend = defaultdict(list)  # gateway -> items to hand over again
-        lost = self.env._(
-            "Sending was interrupted (the dispatcher stopped while handing this message to the"
-            " gateway), so it may or may not have reached the patient. Check before sending it again."
-        )
-        for message in self:
-            body = message.body or ""
-            item = Outbound(message, message.number or "", body, segments.count_parts(body), message.attempts)
-            gateway = message.gateway_id
-            if message.provider_ref:
-                updates[message.id] = {"state": "sent", "reason": False, "error": False, "sent_at": now}
-                settled.append(item)
-                taken.append(item)
-                if gateway:
-                    known[gateway].append(message.provider_ref)
-            elif (
-                gateway.active
-                and item.number
-                and gw.client_class(gateway.provider).idempotent_resend
-                and not (message.expire_at and message.expire_at <= now)
-            ):
-                resend[gateway].append(item)
-            else:
-                updates[message.id] = {"state": "failed", "reason": "interrupted", "error": lost}
-                settled.append(item)
-        for gateway, items in resend.items():
-            sender = gateway.sender or ""
-            outgoing = [
-                gw.Outgoing(ref=str(item.message.id), number=item.number, body=item.body, sender=sender)
-                for item in items
-            ]
-            for item, result in zip(items, gateway._clinic_sms_send(outgoing), strict=True):
-                if result.status == gw.TEMPORARY:
-                    # Still unknown: the next run asks the same gateway again (never another one).
-                    updates[item.message.id] = {"error": result.error[:250]}
-                    continue
-                item = Outbound(item.message, item.number, item.body, item.parts, item.attempts + 1)
-                values = self._result_values(item, gateway, result, now, 0.0)
-                values["attempts"] = item.attempts
-                updates[item.message.id] = values
-                settled.append(item)
-                if result.status in (gw.SENT, gw.DELIVERED):
-                    taken.append(item)
-        reserved, costs = self._paid_credits(settled)
-        for item in taken:
-            updates[item.message.id]["credits"] = costs[item.message.id]
-        self._write_rows(updates, now)
-        self._settle_credits(settled, taken, reserved, costs, now)
-        for gateway, refs in known.items():
-            self._clinic_sms_apply_reports(gateway, gateway._clinic_sms_fetch_status(refs))
-        self._update_odoo_sms()
-        _logger.info(
-            "clinic_sms: resolved %d interrupted messages (%d taken by the provider, %d handed over again)",
-            len(self),
-            len(taken),
-            sum(len(items) for items in resend.values()),
-        )
-
-    def _paid_credits(self, items):
-        """What the ledger says ``items`` have paid so far, in one query: ({message id: part paid
-        from the allowance} of those paid for, {message id: their cost}), the cost being what was
-        paid, else what the message costs now."""
-        if not items:
-            return {}, {}
-        self.env["clinic.sms.credit"].flush_model(["message_id", "kind", "amount", "allowance_amount"])
-        self.env.cr.execute(
-            """SELECT message_id, -SUM(amount), -SUM(allowance_amount) FROM clinic_sms_credit
-                WHERE message_id = ANY(%s) AND kind IN ('consumption', 'refund')
-                GROUP BY message_id""",
-            [[item.message.id for item in items]],
-        )
-        paid = {row[0]: (float(row[1]), float(row[2])) for row in self.env.cr.fetchall() if row[1] > 1e-9}
-        reserved = {message_id: allowance for message_id, (_amount, allowance) in paid.items()}
-        costs = {
-            item.message.id: paid[item.message.id][0]
-            if item.message.id in paid
-            else item.message.company_id._clinic_sms_cost(item.number, item.parts.parts)
-            for item in items
-        }
-        return reserved, costs
 
     def _destination(self):
         """The number to send to: the one the message was created for when it answers a number
@@ -522,163 +430,6 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                 return {"state": "expired", "reason": "outside_window"}
             return {"reason": "outside_window", "due_at": to_naive(opens)}
         return None
-
-    @api.model
-    def _lock_credits(self, companies, now):
-        """Make this transaction the only one spending ``companies``' credits until it ends, and
-        answer their balances {company id: (balance, allowance part)} read after the lock.
-
-        (``res.company._clinic_sms_credit_lock``; the month's allowance is rolled first).
-        """
-        companies._clinic_sms_credit_roll(now)
-        return companies._clinic_sms_balances()
-
-    def _reserve_credits(self, ready, costs, updates, now):
-        """Pay in advance, from the ledger, for the messages of companies whose credit check is on.
-
-        Answers the items that may go and {message id: part paid from the allowance} of what was
-        reserved; what the balance cannot pay waits with the reason ``no_credit``.
-        """
-        checked = {i.message.company_id for i in ready if i.message.company_id.clinic_sms_credit_check}
-        if not checked:
-            return ready, {}
-        companies = self.env["res.company"].sudo().browse(sorted(c.id for c in checked))
-        balances = {cid: list(values) for cid, values in self._lock_credits(companies, now).items()}
-        kept, reserved, lines = [], {}, []
-        for item in ready:
-            message = item.message
-            company = message.company_id
-            if company not in checked:
-                kept.append(item)
-                continue
-            balance = balances.setdefault(company.id, [0.0, 0.0])
-            cost = costs[message.id]
-            if cost > balance[0] + 1e-9:
-                updates[message.id] = {
-                    "reason": "no_credit",
-                    "error": self.env._("The credit balance does not pay for this message."),
-                    "due_at": now + NO_CREDIT_RETRY,
-                }
-                continue
-            from_allowance, _from_packs = credit_rules.split(cost, balance[1])
-            balance[0] -= cost
-            balance[1] -= from_allowance
-            reserved[message.id] = from_allowance
-            lines.append(self._credit_line(item, "consumption", -cost, -from_allowance, now))
-            kept.append(item)
-        if lines:
-            self.env["clinic.sms.credit"].sudo().create(lines)
-        return kept, reserved
-
-    def _settle_credits(self, ready, delivered, reserved, costs, now):
-        """After sending: refund what was reserved for messages the gateways did not take, and
-        charge the messages of companies without the credit check. Then warn on low balances."""
-        taken = {item.message.id for item in delivered}
-        lines = [
-            self._credit_line(item, "refund", costs[item.message.id], reserved[item.message.id], now)
-            for item in ready
-            if item.message.id in reserved and item.message.id not in taken
-        ]
-        unpaid = [item for item in delivered if item.message.id not in reserved and costs[item.message.id]]
-        if unpaid:
-            companies = (
-                self.env["res.company"].sudo().browse(sorted({item.message.company_id.id for item in unpaid}))
-            )
-            balances = {cid: list(values) for cid, values in self._lock_credits(companies, now).items()}
-            for item in unpaid:
-                balance = balances.setdefault(item.message.company_id.id, [0.0, 0.0])
-                cost = costs[item.message.id]
-                from_allowance, _from_packs = credit_rules.split(cost, balance[1])
-                balance[1] -= from_allowance
-                lines.append(self._credit_line(item, "consumption", -cost, -from_allowance, now))
-        if lines:
-            self.env["clinic.sms.credit"].sudo().create(lines)
-        touched = {item.message.company_id.id for item in ready if item.message.id in reserved} | {
-            item.message.company_id.id for item in unpaid
-        }
-        if touched:
-            self.env["res.company"].sudo().browse(sorted(touched))._clinic_sms_credit_warning_due()
-
-    @api.model
-    def _credit_line(self, item, kind, amount, allowance_amount, now):
-        message = item.message
-        return {
-            "company_id": message.company_id.id,
-            "date": now,
-            "kind": kind,
-            "amount": amount,
-            "allowance_amount": allowance_amount,
-            "message_id": message.id,
-            "message_kind": message.kind,
-            "user_id": message.user_id.id,
-            "parts": item.parts.parts,
-        }
-
-    def _render_values(self):
-        """Placeholder values for this message, read now (not when it was planned)."""
-        self.ensure_one()
-        partner = self.partner_id
-        company = self.company_id
-        lang = partner.lang or company.partner_id.lang or "en_US"
-        event = self.event_id.with_context(active_test=False, lang=lang)
-        common = {
-            "patient_name": partner.name or "",
-            "clinic": company.name or "",
-            "clinic_phone": company.phone or "",
-        }
-        if not event:
-            return lang, {
-                "patient_first_name": (partner.name or "").split(" ")[0],
-                **common,
-            }
-        tz = ZoneInfo(company.clinic_sms_tz or "UTC")
-        start = self.event_start or event.start
-        if event.allday and event.start_date:
-            start_local = datetime(event.start_date.year, event.start_date.month, event.start_date.day)
-        else:
-            start_local = to_aware(start).astimezone(tz).replace(tzinfo=None)
-        values = placeholders.event_values(
-            patient_name=partner.name or "",
-            start_local=start_local,
-            allday=event.allday,
-            lang=lang,
-            appointment_type=event.categ_ids[:1].name or "",
-            practitioner=event.user_id.name or "",
-            clinic=common["clinic"],
-            clinic_phone=common["clinic_phone"],
-            location=event.location or "",
-        )
-        return lang, values
-
-    def _render_body(self):
-        """The text to send: the template's current text filled in, or the text already written."""
-        self.ensure_one()
-        template = self.template_id or self.rule_id.template_id
-        if self.body and self.body_fixed:
-            return self.body
-        if self.body and self.kind in EVENT_KINDS and not self.event_id:
-            return self._with_also(self.body)  # written when its appointment was deleted
-        if not template:
-            if not self.body:
-                raise TemplateError(self.env._("The message has neither a template nor a text."))
-            return self.body
-        lang, values = self._render_values()
-        body = template.with_context(lang=lang).body or ""
-        placeholders.validate(body)
-        return self._with_also(placeholders.render(body, values), lang)
-
-    def _with_also(self, body, lang=None):
-        """``body`` with the sentence naming the other appointments this notice speaks for."""
-        if not self.coalesced_starts:
-            return body
-        lang = lang or self.partner_id.lang or self.company_id.partner_id.lang or "en_US"
-        tz = ZoneInfo(self.company_id.clinic_sms_tz or "UTC")
-        starts = [
-            datetime.fromisoformat(value).replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
-            for value in json.loads(self.coalesced_starts)
-        ]
-        allday = bool(self.event_id.with_context(active_test=False).allday)
-        return f"{body} {placeholders.also_sentence(starts, lang, allday)}"
 
     def _write_rows(self, updates, now):
         """Write the per-message values ``updates`` ({id: values}) of a batch in one query; a

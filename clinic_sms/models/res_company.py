@@ -229,136 +229,26 @@ class ResCompany(models.Model):
             self.env["clinic.sms.planner"]._synchronize(switched_on)
         if "clinic_sms_monthly_allowance" in vals and self.ids:
             # A new allowance counts from now: the next roll grants this month's if none was.
-            self.env.cr.execute(
-                "UPDATE clinic_sms_credit_state SET period = NULL WHERE company_id = ANY(%s)", [self.ids]
-            )
+            self.env["clinic.sms.credit.state"].sudo()._store(self.ids, period=False)
         return result
 
     def _compute_clinic_sms_credit_warned(self):
         ids = [c.id for c in self._origin if c.id]
-        self.env.cr.execute(
-            "SELECT company_id, warned FROM clinic_sms_credit_state WHERE company_id = ANY(%s)", [ids]
+        states = (
+            self.env["clinic.sms.credit.state"]
+            .sudo()
+            .search_fetch([("company_id", "in", ids)], ["company_id", "warned"])
         )
-        warned = dict(self.env.cr.fetchall())
+        warned = {state.company_id.id: state.warned for state in states}
         for company in self:
             company.clinic_sms_credit_warned = warned.get(company._origin.id) or False
-
-    def _clinic_sms_credit_lock(self):
-        """Make this transaction the only one changing these companies' credits until it ends;
-        answer {company id: (month last granted, thresholds warned)}.
-
-        The state lives in ``clinic_sms_credit_state``, one row per company, written here (not a
-        mere ``FOR UPDATE``): a dispatcher in READ COMMITTED waits and then reads the other's
-        committed ledger lines; one in REPEATABLE READ that started before the other committed
-        fails with a serialization error instead of spending from a stale balance (Odoo retries
-        it). A table of its own rather than the company row, so that editing a company never waits
-        for a dispatcher and a dispatcher never waits for a form.
-        """
-        ids = sorted(c.id for c in self)
-        if not ids:
-            return {}
-        self.env.cr.execute(
-            """INSERT INTO clinic_sms_credit_state (company_id) SELECT unnest(%s::int[])
-               ON CONFLICT (company_id) DO UPDATE SET company_id = EXCLUDED.company_id
-               RETURNING company_id, period, warned""",
-            [ids],
-        )
-        return {row[0]: (row[1], row[2]) for row in self.env.cr.fetchall()}
-
-    def _clinic_sms_credit_roll(self, now=None):
-        """Lock the companies' credits, then lapse last month's unused allowance and grant this
-        month's, in the clinic's time zone, when the month has changed since the last grant.
-
-        Idempotent (a unique index allows one allowance and one lapse per company and month) and
-        called before credits are counted, so the allowance of a month that has ended is never
-        spent even when the hourly cron has not run yet.
-        """
-        now = now or fields.Datetime.now()
-        states = self._clinic_sms_credit_lock()
-        Credit = self.env["clinic.sms.credit"].sudo()
-        lines, rolled = [], []
-        for company in self:
-            period, start = credits.month_of(now, company.clinic_sms_tz or "UTC")
-            if states.get(company.id, (None, None))[0] == period:
-                continue
-            rolled.append((company.id, period))
-            _total, allowance_left = company._clinic_sms_balances().get(company.id, (0.0, 0.0))
-            done = set(
-                Credit.search([("company_id", "=", company.id), ("period", "=", period)]).mapped("kind")
-            )
-            if allowance_left > 0 and "lapse" not in done:
-                lines.append(
-                    {
-                        "company_id": company.id,
-                        "kind": "lapse",
-                        "period": period,
-                        "date": start,
-                        "amount": -allowance_left,
-                        "allowance_amount": -allowance_left,
-                    }
-                )
-            allowance = company.clinic_sms_monthly_allowance
-            if allowance > 0 and "allowance" not in done:
-                lines.append(
-                    {
-                        "company_id": company.id,
-                        "kind": "allowance",
-                        "period": period,
-                        "date": start,
-                        "amount": allowance,
-                        "allowance_amount": allowance,
-                    }
-                )
-        if lines:
-            Credit.create(lines)
-        for company_id, period in rolled:
-            self.env.cr.execute(
-                "UPDATE clinic_sms_credit_state SET period = %s WHERE company_id = %s", [period, company_id]
-            )
 
     @api.model
     def _cron_clinic_sms_credits(self):
         """Hourly: month changes (allowance, lapse) and low-balance warnings of every company."""
         companies = self.sudo().search([("clinic_sms_enabled", "=", True)])
-        companies._clinic_sms_credit_roll()
-        companies._clinic_sms_check_credit_thresholds()
-
-    def _clinic_sms_check_credit_thresholds(self):
-        """Warn the Clinic SMS administrators once each time the balance falls to a threshold."""
-        states = self._clinic_sms_credit_lock()
-        balances = self._clinic_sms_balances()
-        template = self.env.ref("clinic_sms.mail_template_credit_low", raise_if_not_found=False)
-        for company in self:
-            total = balances.get(company.id, (0.0, 0.0))[0]
-            state = credits.crossing(
-                total,
-                company.clinic_sms_credit_thresholds or "",
-                states.get(company.id, (None, None))[1] or "",
-            )
-            if state.changed:
-                self.env.cr.execute(
-                    "UPDATE clinic_sms_credit_state SET warned = %s WHERE company_id = %s",
-                    [state.warned, company.id],
-                )
-                company.invalidate_recordset(["clinic_sms_credit_warned"])
-            if state.new and template:
-                template.sudo().with_context(
-                    clinic_sms_balance=total, clinic_sms_threshold=state.new[0]
-                ).send_mail(company.id)
-
-    def _clinic_sms_credit_warning_due(self):
-        """Called by the dispatcher after it spent credits: when a balance has fallen to a threshold
-        not yet warned about, run the credits cron at once (it sends the e-mail). The dispatcher
-        itself only reads the balance: rendering and queueing mail stays out of its batches."""
-        states = self._clinic_sms_credit_lock()
-        balances = self._clinic_sms_balances()
-        for company in self:
-            total = balances.get(company.id, (0.0, 0.0))[0]
-            before = states.get(company.id, (None, None))[1] or ""
-            if credits.crossing(total, company.clinic_sms_credit_thresholds or "", before).changed:
-                self.env.ref("clinic_sms.ir_cron_clinic_sms_credits")._trigger()
-                return True
-        return False
+        Credit = self.env["clinic.sms.credit"].sudo()
+        Credit._warn(companies, Credit._roll(companies))
 
     def _clinic_sms_admin_emails(self):
         """The e-mail addresses of the Clinic SMS administrators of this company."""

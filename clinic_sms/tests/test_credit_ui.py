@@ -111,7 +111,7 @@ class TestCreditUi(ClinicSmsCase):
 
     def test_purchase_rearms_the_warnings(self):
         self.line("consumption", -10, datetime(2027, 1, 10, 9, 0), parts=10)
-        self.clinic._clinic_sms_check_credit_thresholds()
+        self.env["clinic.sms.credit"]._warn(self.clinic)
         self.assertEqual(self.clinic.clinic_sms_credit_warned, "50,30,0")
         self.purchase(pack="100")
         self.assertFalse(self.clinic.clinic_sms_credit_warned, "the balance is back above every threshold")
@@ -240,13 +240,13 @@ class TestCreditUi(ClinicSmsCase):
 
     def test_low_credit_mail_goes_to_the_administrators(self):
         self.line("purchase", 100, datetime(2027, 1, 5, 9, 0))
-        self.clinic._clinic_sms_check_credit_thresholds()
+        self.env["clinic.sms.credit"]._warn(self.clinic)
         Mail = self.env["mail.mail"].sudo()
         domain = [("model", "=", "res.company"), ("res_id", "=", self.clinic.id)]
         self.assertFalse(Mail.search(domain))
 
         self.line("consumption", -60, datetime(2027, 1, 10, 9, 0), parts=60)
-        self.clinic._clinic_sms_check_credit_thresholds()
+        self.env["clinic.sms.credit"]._warn(self.clinic)
         mail = Mail.search(domain)
         self.assertEqual(len(mail), 1)
         self.assertIn("karen@physio.example.com", mail.email_to)
@@ -258,5 +258,5 @@ class TestCreditUi(ClinicSmsCase):
         self.assertIn("threshold 50", mail.body_html)
         self.assertIn("Buy credits", mail.body_html)
 
-        self.clinic._clinic_sms_check_credit_thresholds()  # nothing new crossed: no second mail
+        self.env["clinic.sms.credit"]._warn(self.clinic)  # nothing new crossed: no second mail
         self.assertEqual(len(Mail.search(domain)), 1)

@@ -3,8 +3,10 @@ from datetime import datetime, timedelta
 
 from odoo import api, fields
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+from odoo.addons.clinic_sms.models.clinic_sms_credit_state import ClinicSmsCreditState
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
-from odoo.tests import TransactionCase
+from odoo.exceptions import AccessError
+from odoo.tests import TransactionCase, new_test_user
 
 from .common import ClinicSmsCase
 
@@ -173,6 +175,66 @@ class TestCredits(ClinicSmsCase, CronMixinCase):
         self.send(49)  # 0: below 30 and 0 at once, one e-mail
         self.assertEqual(len(warnings()), 4)
         self.assertEqual(self.company.clinic_sms_credit_warned, "50,30,0")
+
+    def test_a_dispatch_batch_locks_its_companys_credits_once(self):
+        """Reserving, refunding, charging and the low-balance check share one lock per batch."""
+        locks = []
+        original = ClinicSmsCreditState._lock
+
+        def counting_lock(state, companies):
+            locks.append(companies.ids)
+            return original(state, companies)
+
+        self.patch(ClinicSmsCreditState, "_lock", counting_lock)
+        self.buy(40)  # 40: below the threshold of 50 already
+        refused = self.env["res.partner"].create({"name": "Refused", "sms_number": "+45 20 12 00 00"})
+        for check in (True, False):
+            with self.subTest(credit_check=check):
+                self.company.clinic_sms_credit_check = check
+                locks.clear()
+                messages = self.env["clinic.sms.message"].create(
+                    [
+                        {"kind": "manual", "partner_id": partner.id, "body": "Hej", "state": "queued"}
+                        for partner in (self.patient, self.patient2, refused)
+                    ]
+                )
+                with self.capture_triggers("clinic_sms.ir_cron_clinic_sms_credits") as triggers:
+                    self.dispatch()
+                self.assertEqual(messages.mapped("state"), ["delivered", "delivered", "failed"])
+                self.assertEqual(locks, [[self.company.id]])
+                self.assertEqual(len(triggers.records), 1, "below 50, not warned yet: the credits cron runs")
+        self.assertEqual(self.ledger("refund").message_id.partner_id, refused, "reserved, then refunded")
+        self.assertEqual(self.balances()[0], 36.0)
+
+    def test_the_credit_state_is_a_model_only_the_ledger_uses(self):
+        """The lock and state rows are records of the add-on's own model (so an uninstall drops its
+        table) and no user reads or writes them."""
+        self.buy(100)
+        self.send(1)
+        State = self.env["clinic.sms.credit.state"]
+        state = State.search([("company_id", "=", self.company.id)])
+        self.assertEqual((state.period, state.warned), ("2027-01", False), "January rolled, no allowance")
+        model = self.env["ir.model"]._get("clinic.sms.credit.state")
+        self.assertEqual(model.modules, "clinic_sms")
+        self.assertEqual(State._table, "clinic_sms_credit_state")
+        manager = new_test_user(
+            self.env,
+            login="credit_state_manager",
+            groups="base.group_user,clinic_sms.group_clinic_sms_manager",
+        )
+        for operation in (
+            lambda: State.with_user(manager).search([]),
+            lambda: State.with_user(manager).create({"company_id": self.company.id}),
+            lambda: state.with_user(manager).write({"period": "2026-12"}),
+        ):
+            with self.assertRaises(AccessError):
+                operation()
+        self.company.clinic_sms_monthly_allowance = 5  # counts from now: the next roll grants it
+        self.assertFalse(state.period)
+        self.send(1)
+        self.assertEqual(state.period, "2027-01")
+        self.assertEqual(self.ledger("allowance").mapped("amount"), [5.0])
+        self.assertEqual(self.balances(), (103.0, 4.0, 99.0))
 
     def test_thresholds_are_validated(self):
         from odoo.exceptions import ValidationError

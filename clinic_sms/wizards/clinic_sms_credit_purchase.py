@@ -64,7 +64,7 @@ class ClinicSmsCreditPurchase(models.TransientModel):
         )
         if self.switch_check_on and not company.clinic_sms_credit_check:
             company.sudo().clinic_sms_credit_check = True
-        company.sudo()._clinic_sms_check_credit_thresholds()
+        self.env["clinic.sms.credit"].sudo()._warn(company)
         company.invalidate_recordset(["clinic_sms_credit_balance"])
         return {
             "type": "ir.actions.client",
