@@ -1,9 +1,12 @@
-# The mixins of clinic.sms.message come first: a model's parents must exist before it is built.
+# The mixins of clinic.sms.message and clinic.sms.planner come first: a model's parents must exist
+# before it is built.
 from . import (
     clinic_sms_message_dispatch,
     clinic_sms_message_inbound,
     clinic_sms_message_recovery,
     clinic_sms_message_render,
+    clinic_sms_planner_birthdays,
+    clinic_sms_planner_notices,
 )
 
 # isort: split
