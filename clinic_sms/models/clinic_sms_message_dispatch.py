@@ -69,7 +69,6 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         """
         now = fields.Datetime.now()
         autocommit = self._dispatch_autocommit()
-        self.env["clinic.sms.planner"]._coalesce_notices(now)
         self.env.flush_all()
         cr = self.env.cr
         if autocommit:
@@ -81,10 +80,20 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                 WHERE id IN (SELECT id FROM clinic_sms_message
                               WHERE state IN ('scheduled', 'queued')
                                 AND (expire_at <= %(now)s OR (state = 'scheduled' AND due_at <= %(now)s))
-                                FOR UPDATE SKIP LOCKED)""",
+                                FOR UPDATE SKIP LOCKED)
+            RETURNING partner_id, kind, state""",
             {"now": now},
         )
+        settled = {
+            partner_id
+            for partner_id, kind, state in cr.fetchall()
+            if partner_id and state == "queued" and kind in planner.NOTICE_KINDS
+        }
         self.invalidate_model(["state"])
+        if settled:
+            # Notices that settled become one conversation per patient before any goes.
+            self.env["clinic.sms.planner"]._coalesce_notices(now, settled)
+            self.env.flush_all()
         done, stopped, fresh = 0, False, True
         for state in ("sending", "queued"):
             while not stopped:

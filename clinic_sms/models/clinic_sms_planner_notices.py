@@ -134,17 +134,20 @@ class ClinicSmsPlannerNotices(models.AbstractModel):
         }
 
     @api.model
-    def _coalesce_notices(self, now):
+    def _coalesce_notices(self, now, partner_ids=None):
         """Merge each patient's pending notices into one conversation (``core.planner.coalesce``)
-        once the first of them has settled: the dispatcher's first step."""
+        once the first of them has settled (``partner_ids``: the patients whose notices just became
+        due, as the dispatcher's queueing step answers them; else every patient with a due notice)."""
         self = self._planning_env()
         Message = self.env["clinic.sms.message"]
         kinds = list(planner.NOTICE_KINDS)
-        due = Message._read_group(
-            [("kind", "in", kinds), ("state", "in", UNSENT_STATES), ("due_at", "<=", now)],
-            ["partner_id"],
-        )
-        partner_ids = [partner.id for [partner] in due if partner]
+        if partner_ids is None:
+            due = Message._read_group(
+                [("kind", "in", kinds), ("state", "in", UNSENT_STATES), ("due_at", "<=", now)],
+                ["partner_id"],
+            )
+            partner_ids = [partner.id for [partner] in due if partner]
+        partner_ids = list(partner_ids)
         if not partner_ids:
             return 0
         # Only the automatic notices (a rule's), per practitioner: what staff write themselves (the
