@@ -227,6 +227,8 @@ class Client:
     receives_inbound = False
     #: Messages :meth:`send` hands over in one HTTP request (1: one request per message).
     batch_size = 1
+    #: Whether the provider only pretends: nothing it "sends" reaches a phone (the test provider).
+    simulated = False
 
     def __init__(
         self,
@@ -377,6 +379,7 @@ class TestClient(Client):
     provider = "test"
     receives_inbound = True
     batch_size = 1000
+    simulated = True
     __test__ = False  # not a pytest test class
 
     def __init__(self, **settings):

@@ -182,6 +182,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                         delivered.append(item)
                     updates[item[0].id] = values
         self._write_rows(updates, now)
+        if stranded := [c.id for c, gateways in routes.items() if not gateways]:
+            self.env["res.company"].browse(stranded)._clinic_sms_no_gateway_warning_due()
         self._settle_credits(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
@@ -249,6 +251,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             "encoding": parts.encoding,
             "segments": parts.parts,
             "gateway_id": gateway.id,
+            "simulated": gateway.simulated,
             "attempts": message.attempts + 1,
         }
         if result.status in (gw.SENT, gw.DELIVERED):
@@ -487,6 +490,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             ("credits", "numeric"),
             ("attempts", "int4"),
             ("gateway_id", "int4"),
+            ("simulated", "bool"),
             ("provider_ref", "varchar"),
             ("due_at", "timestamp"),
             ("sent_at", "timestamp"),

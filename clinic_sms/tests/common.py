@@ -21,6 +21,10 @@ class ClinicSmsCase(TransactionCase):
             context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, no_reset_password=True)
         )
         cls.company = cls.env.company
+        # The tests' own test gateway (a database without demo data has none): it sends nothing.
+        cls.gateway = cls.env["clinic.sms.gateway"].create(
+            {"name": "Test gateway", "provider": "test", "sender": "Clinic"}
+        )
         cls.company.write(
             {
                 "country_id": cls.env.ref("base.dk").id,
@@ -31,12 +35,11 @@ class ClinicSmsCase(TransactionCase):
                 "clinic_sms_birthday_enabled": True,
                 "clinic_sms_credit_check": False,
                 "clinic_sms_credits_per_part": 1.0,
-                "clinic_sms_gateway_id": cls.env.ref("clinic_sms.gateway_test").id,
+                "clinic_sms_gateway_id": cls.gateway.id,
             }
         )
         # Notices go at once here; the tests of coalescing (test_conversation.py) let them settle.
         cls.env["ir.config_parameter"].sudo().set_param("clinic_sms.notice_settle_minutes", "0")
-        cls.gateway = cls.env.ref("clinic_sms.gateway_test")
         cls.rule_reminder = cls.env.ref("clinic_sms.rule_reminder_24h")
         cls.rule_confirmation = cls.env.ref("clinic_sms.rule_confirmation")
         cls.rule_reschedule = cls.env.ref("clinic_sms.rule_reschedule")

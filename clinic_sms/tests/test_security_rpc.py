@@ -175,6 +175,19 @@ class TestSecurityRpc(SecurityRpcCase):
     def door__res_config_settings__action_clinic_sms_open_prices(self, user):
         self.call(user, "res.config.settings", "action_clinic_sms_open_prices", [[]])
 
+    def door__res_config_settings__action_clinic_sms_synchronize(self, user):
+        self.call(user, "res.config.settings", "action_clinic_sms_synchronize", [[]])
+
+    def door__res_config_settings__action_clinic_sms_review(self, user):
+        self.call(user, "res.config.settings", "action_clinic_sms_review", [[]])
+
+    def door__res_config_settings__action_clinic_sms_reviewed(self, user):
+        self.call(user, "res.config.settings", "action_clinic_sms_reviewed", [[]])
+
+    def door__calendar_attendee__write(self, user):
+        attendee = self.new_event().attendee_ids.filtered(lambda a: a.partner_id == self.patient2)
+        self.call(user, "calendar.attendee", "write", [attendee.ids, {"state": "declined"}])
+
     def door__clinic_sms_message__read(self, user):
         self.call(user, "clinic.sms.message", "read", [[self.make_message().id], ["state"]])
 
