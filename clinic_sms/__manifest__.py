@@ -47,5 +47,8 @@
         "web.assets_backend": [
             "clinic_sms/static/src/**/*",
         ],
+        "web.assets_tests": [
+            "clinic_sms/static/tests/tours/**/*",
+        ],
     },
 }

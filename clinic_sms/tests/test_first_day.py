@@ -15,6 +15,7 @@ from pathlib import Path
 
 from odoo.addons.clinic_sms import post_init_hook
 from odoo.addons.clinic_sms.models.clinic_sms_planner import ClinicSmsPlanner
+from odoo.tests import HttpCase, tagged
 
 from .common import NOW, ClinicSmsCase
 
@@ -246,3 +247,38 @@ class TestChecklist(ClinicSmsCase):
         self.patient.lang = "pl_PL"
         self.assertFalse(self.steps()["templates"])
         self.assertEqual(self.company.clinic_sms_setup_lang_next_id.code, "pl_PL")
+
+
+@tagged("post_install", "-at_install")
+class TestBanners(ClinicSmsCase, HttpCase):
+    """What the administrator sees (tours in ``static/tests/tours``, in a real browser)."""
+
+    LOG = "/odoo/action-clinic_sms.clinic_sms_message_action"
+
+    def tour(self, url, name):
+        # The browser lives in real time; the server's clock is frozen only for the tests' setup.
+        self.freezer.stop()
+        try:
+            self.start_tour(url, name, login="admin")
+        finally:
+            self.clock = self.freezer.start()
+
+    def without_gateway(self):
+        self.gateway.active = False
+        self.company.clinic_sms_gateway_id = False
+        self.make_event(NOW + timedelta(hours=5))
+        self.dispatch()
+
+    def test_the_log_and_settings_say_that_nothing_is_sent_without_a_gateway(self):
+        self.without_gateway()
+        self.tour(self.LOG, "clinic_sms_no_gateway_log")
+
+    def test_the_calendar_says_that_nothing_is_sent_without_a_gateway(self):
+        self.without_gateway()
+        self.tour("/odoo/calendar", "clinic_sms_no_gateway_calendar")
+
+    def test_the_log_marks_what_the_test_gateway_pretended_to_send(self):
+        self.make_event(NOW + timedelta(days=2))
+        self.dispatch()
+        self.assertTrue(self.messages(kind="confirmation").simulated)
+        self.tour(self.LOG, "clinic_sms_simulated_log")
