@@ -60,7 +60,6 @@ class ClinicSmsGateway(models.Model):
     can_poll = fields.Boolean("Answers status questions", compute="_compute_capabilities")
     receives_inbound = fields.Boolean("Passes on replies", compute="_compute_capabilities")
     simulated = fields.Boolean(
-        "Simulated",
         compute="_compute_capabilities",
         help="The gateway only pretends to send (the test gateway): nothing reaches a patient.",
     )

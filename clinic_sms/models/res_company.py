@@ -483,7 +483,9 @@ class ResCompany(models.Model):
         "Templates reviewed", compute="_compute_clinic_sms_setup"
     )
     clinic_sms_setup_credits_done = fields.Boolean("Credits available", compute="_compute_clinic_sms_setup")
-    clinic_sms_setup_credits_apply = fields.Boolean(compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_credits_apply = fields.Boolean(
+        "Credits step applies", compute="_compute_clinic_sms_setup"
+    )
     clinic_sms_setup_done = fields.Boolean("Setup complete", compute="_compute_clinic_sms_setup")
     clinic_sms_setup_steps_done = fields.Integer("Setup steps done", compute="_compute_clinic_sms_setup")
     clinic_sms_setup_steps_total = fields.Integer("Setup steps", compute="_compute_clinic_sms_setup")
