@@ -60,7 +60,7 @@ class ClinicSmsGateway(models.Model):
     can_poll = fields.Boolean("Answers status questions", compute="_compute_capabilities")
     receives_inbound = fields.Boolean("Passes on replies", compute="_compute_capabilities")
     simulated = fields.Boolean(
-        compute="_compute_capabilities",
+        compute="_compute_simulated",
         help="The gateway only pretends to send (the test gateway): nothing reaches a patient.",
     )
     test_sms_at = fields.Datetime(
@@ -138,7 +138,11 @@ class ClinicSmsGateway(models.Model):
             client = gw.client_class(gateway.provider) if gateway.provider else gw.Client
             gateway.can_poll = client.can_poll
             gateway.receives_inbound = client.receives_inbound
-            gateway.simulated = client.simulated
+
+    @api.depends("provider")
+    def _compute_simulated(self):
+        for gateway in self:
+            gateway.simulated = bool(gateway.provider) and gw.client_class(gateway.provider).simulated
 
     def _compute_message_count(self):
         counts = dict(

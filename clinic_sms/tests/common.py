@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo import api
 from odoo.addons.clinic_sms.core import gateway as gw
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import TransactionCase, new_test_user
@@ -114,6 +115,25 @@ class ClinicSmsCase(TransactionCase):
 
     def sent_to(self, partner):
         return [o for o in self.sent if o.number == partner.sms_number_e164]
+
+
+def commit_test_gateway(case):
+    """A test gateway committed to the database, for the tests whose dispatchers work on connections
+    of their own (which do not see the test's transaction, nor so its gateway); removed after the
+    test. Call it before registering the test's own cleanups, so that it is removed last."""
+    with case.registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        gateway_id = (
+            env["clinic.sms.gateway"].create({"name": "Committed test gateway", "provider": "test"}).id
+        )
+
+    def remove():
+        with case.registry.cursor() as cr:
+            cr.execute("UPDATE clinic_sms_message SET gateway_id = NULL WHERE gateway_id = %s", [gateway_id])
+            cr.execute("DELETE FROM clinic_sms_gateway WHERE id = %s", [gateway_id])
+
+    case.addCleanup(remove)
+    return gateway_id
 
 
 class FlakyClient(gw.TestClient):

@@ -6,7 +6,7 @@ from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import TransactionCase
 
-from .common import ClinicSmsCase
+from .common import ClinicSmsCase, commit_test_gateway
 
 
 class TestCredits(ClinicSmsCase, CronMixinCase):
@@ -187,6 +187,7 @@ class TestCreditsConcurrency(TransactionCase):
     """Two dispatchers on two real connections spend one balance: it never goes below zero."""
 
     def test_two_dispatchers_never_overspend(self):
+        commit_test_gateway(self)
         registry = self.registry
         company_id = self.env.company.id
         with registry.cursor() as cr:
