@@ -304,6 +304,10 @@ class Bench:
     def setup(self):
         env = self.env
         company = env.ref("base.main_company")
+        # No demo data, so no gateway: the bench's own test gateway (it sends nothing).
+        self.test_gateway = env["clinic.sms.gateway"].create(
+            {"name": "Test gateway", "provider": "test", "sender": "Clinic"}
+        )
         company.write(
             {
                 "clinic_sms_enabled": True,
@@ -311,7 +315,7 @@ class Bench:
                 "clinic_sms_window_start": 0.0,
                 "clinic_sms_window_end": 24.0,
                 "clinic_sms_credit_check": False,
-                "clinic_sms_gateway_id": env.ref("clinic_sms.gateway_test").id,
+                "clinic_sms_gateway_id": self.test_gateway.id,
                 "country_id": env.ref("base.dk").id,
             }
         )
@@ -582,7 +586,7 @@ class Bench:
         env = self.env
         params = env["ir.config_parameter"].sudo()
         company = self.company
-        test_gateway = env.ref("clinic_sms.gateway_test")
+        test_gateway = self.test_gateway
         Gateway = env["clinic.sms.gateway"]
         gateway_class = type(Gateway)
         twilio_n = min(self.args.http_messages or self.n, self.n)

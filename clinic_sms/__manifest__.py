@@ -1,7 +1,7 @@
 {
     "name": "Clinic SMS",
     "summary": "Appointment reminders, notices and birthday greetings by SMS for clinics",
-    "version": "19.0.1.0.0",
+    "version": "19.0.2.0.0",
     "category": "Productivity/Calendar",
     "author": "clinic_sms",
     "website": "https://github.com/clinic-sms/clinic_sms",
@@ -13,7 +13,6 @@
         "security/ir.model.access.csv",
         "data/clinic_sms_template_data.xml",
         "data/clinic_sms_rule_data.xml",
-        "data/clinic_sms_gateway_data.xml",
         "data/res_company_data.xml",
         "data/clinic_sms_keyword_data.xml",
         "data/ir_cron_data.xml",
@@ -40,6 +39,7 @@
         "views/res_config_settings_views.xml",
         "views/clinic_sms_menus.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "demo": [
         "demo/clinic_sms_demo.xml",
     ],

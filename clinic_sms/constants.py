@@ -68,6 +68,7 @@ REASONS = [
     ("not_a_patient", "Not a patient (a practitioner)"),
     ("brought_forward", "Sent earlier by a manual reminder run"),
     ("coalesced", "Merged into another notice"),
+    ("duplicate", "Duplicate of another message"),
 ]
 REASON_CODES = {code for code, _label in REASONS}
 #: States in which a message blocks planning the same message again.

@@ -104,6 +104,12 @@ def test_make_client_builds_each_provider(provider, cls, url, batch):
     eu.close()
 
 
+def test_only_the_test_provider_is_simulated():
+    """The test provider pretends to send: its messages are marked simulated, every real one's not."""
+    assert gw.client_class("test").simulated
+    assert not [p for p in ("gatewayapi", "smsapi", "twilio", "kannel") if gw.client_class(p).simulated]
+
+
 # --- sending --------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the pure tests of clinic_sms/core (plain pytest, no Odoo), then the Odoo
-# tests of clinic_sms/tests (pytest-odoo) on a database created for this run and dropped after it.
+# tests of clinic_sms/tests (pytest-odoo) on a database created for this run and dropped after it,
+# then tests_lifecycle/ (installing into a calendar with appointments, and upgrading the last
+# release with odoo-bin -u, on databases of their own).
 # Called by `make test` through tools/dev.sh, which provides VENV, ODOO_SRC and a running PostgreSQL.
 # Extra arguments go to both pytest runs (e.g. -k dispatch, -x).
 set -uo pipefail
@@ -55,5 +57,10 @@ odoo_rc=$?
 if [ "$pure" -eq 5 ] && [ "$odoo_rc" -ne 5 ]; then pure=0; fi
 if [ "$odoo_rc" -eq 5 ] && [ "$pure" -ne 5 ]; then odoo_rc=0; fi
 
-echo "== summary: pure tests exit $pure, Odoo tests exit $odoo_rc"
-[ "$pure" -eq 0 ] && [ "$odoo_rc" -eq 0 ]
+echo "== install and upgrade with odoo-bin (tests_lifecycle/, a few minutes)"
+VENV="$VENV" ODOO_SRC="$ODOO_SRC" "$py" -m pytest -p no:odoo -p no:cacheprovider tests_lifecycle "$@"
+life=$?
+[ "$life" -eq 5 ] && life=0  # extra arguments (-k …) selected none of these tests
+
+echo "== summary: pure tests exit $pure, Odoo tests exit $odoo_rc, install and upgrade exit $life"
+[ "$pure" -eq 0 ] && [ "$odoo_rc" -eq 0 ] && [ "$life" -eq 0 ]

@@ -10,6 +10,7 @@ Modules:
 * :mod:`.placeholders`: template placeholders, validation and rendering.
 * :mod:`.phone`: number validation and E.164.
 * :mod:`.replies`: what a patient's reply means (opt out, confirm, cancel, other).
+* :mod:`.setup`: the setup checklist (time zone, window, a real tested gateway, templates, credits).
 * :mod:`.text`: text from outside (webhooks, providers' answers) made safe to store.
 * :mod:`.gateway`: the provider-neutral client interface, the HTTP base, the ``test`` provider,
   back-off and routing; :mod:`.gatewayapi`, :mod:`.smsapi`, :mod:`.twilio` and :mod:`.kannel`:

@@ -229,6 +229,8 @@ class Client:
     batch_size = 1
     #: Whether sending a message again with the same ``ref`` can never deliver it twice.
     idempotent_resend = False
+    #: Whether the provider only pretends: nothing it "sends" reaches a phone (the test provider).
+    simulated = False
 
     def __init__(
         self,
@@ -379,6 +381,7 @@ class TestClient(Client):
     provider = "test"
     receives_inbound = True
     batch_size = 1000
+    simulated = True
     __test__ = False  # not a pytest test class
 
     def __init__(self, **settings):

@@ -29,9 +29,9 @@ class ClinicSmsGateway(models.Model):
     provider = fields.Selection(
         PROVIDERS,
         required=True,
-        default="test",
-        help="Test gateway: accepts every number, refuses numbers ending in 0000, fails temporarily for "
-        "numbers ending in 9999, and reports delivery at once.",
+        help="Test gateway: sends nothing (its messages are marked simulated); accepts every number, "
+        "refuses numbers ending in 0000, fails temporarily for numbers ending in 9999, and reports "
+        "delivery at once.",
     )
     sender = fields.Char(help="Sender name (up to 11 letters or digits) or number shown to patients.")
     company_id = fields.Many2one("res.company", index=True)
@@ -59,6 +59,16 @@ class ClinicSmsGateway(models.Model):
     inbound_url = fields.Char("Replies URL", compute="_compute_webhook_urls", groups="base.group_system")
     can_poll = fields.Boolean("Answers status questions", compute="_compute_capabilities")
     receives_inbound = fields.Boolean("Passes on replies", compute="_compute_capabilities")
+    simulated = fields.Boolean(
+        compute="_compute_simulated",
+        help="The gateway only pretends to send (the test gateway): nothing reaches a patient.",
+    )
+    test_sms_at = fields.Datetime(
+        "Last successful test SMS",
+        readonly=True,
+        copy=False,
+        help="When a test SMS sent with *Send test SMS* was last accepted or delivered.",
+    )
     message_count = fields.Integer("Messages", compute="_compute_message_count")
     credit_balance = fields.Float(
         "Credits", compute="_compute_credit_balance", digits=(16, 2), help="The company's SMS credit balance."
@@ -104,7 +114,7 @@ class ClinicSmsGateway(models.Model):
     @api.depends("provider", "webhook_token")
     def _compute_webhook_urls(self):
         for gateway in self:
-            if not gateway.id or not isinstance(gateway.id, int):
+            if not gateway.id or not isinstance(gateway.id, int) or not gateway.provider:
                 gateway.dlr_url = gateway.inbound_url = False
                 continue
             client = gw.make_client(gateway.provider, timeout=1)
@@ -125,9 +135,14 @@ class ClinicSmsGateway(models.Model):
     @api.depends("provider")
     def _compute_capabilities(self):
         for gateway in self:
-            client = gw.client_class(gateway.provider)
+            client = gw.client_class(gateway.provider) if gateway.provider else gw.Client
             gateway.can_poll = client.can_poll
             gateway.receives_inbound = client.receives_inbound
+
+    @api.depends("provider")
+    def _compute_simulated(self):
+        for gateway in self:
+            gateway.simulated = bool(gateway.provider) and gw.client_class(gateway.provider).simulated
 
     def _compute_message_count(self):
         counts = dict(
@@ -256,7 +271,19 @@ class ClinicSmsGateway(models.Model):
                 )
             ]
         )[0]
-        if result.status == gw.DELIVERED:
+        if result.status in (gw.SENT, gw.DELIVERED) and not self.simulated:
+            # The setup checklist asks for a real gateway that took a test SMS.
+            self.sudo().test_sms_at = fields.Datetime.now()
+        if result.status == gw.DELIVERED and self.simulated:
+            message, kind = (
+                self.env._(
+                    "Simulated: the test gateway sends nothing, so no SMS went to %s. Set up a real "
+                    "gateway to reach patients.",
+                    phone.mask(check.e164),
+                ),
+                "warning",
+            )
+        elif result.status == gw.DELIVERED:
             message, kind = (
                 self.env._("The test SMS to %s was delivered.", phone.mask(check.e164)),
                 "success",

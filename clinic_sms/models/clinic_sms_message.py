@@ -63,6 +63,11 @@ class ClinicSmsMessage(models.Model):
     sent_at = fields.Datetime("Sent", readonly=True)
     delivered_at = fields.Datetime("Delivered", readonly=True)
     gateway_id = fields.Many2one("clinic.sms.gateway", readonly=True, ondelete="set null")
+    simulated = fields.Boolean(
+        readonly=True,
+        help="Handed to (or received from) the test gateway, which sends nothing: it never reached a "
+        "phone, whatever its state says.",
+    )
     provider_ref = fields.Char("Provider reference", readonly=True, index="btree_not_null")
     encoding = fields.Selection([("gsm7", "GSM-7"), ("ucs2", "Unicode (UCS-2)")], readonly=True)
     segments = fields.Integer("Parts", readonly=True)

@@ -274,6 +274,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                     if result.status in (gw.SENT, gw.DELIVERED):
                         delivered.append(item)
         self._write_rows(updates, now)
+        if stranded := [c.id for c, gateways in routes.items() if not gateways]:
+            self.env["res.company"].browse(stranded)._clinic_sms_no_gateway_warning_due()
         Ledger._settle(ready, delivered, reserved, costs, now)
         self._update_odoo_sms()
         _logger.info("clinic_sms: dispatched %d messages (%d handed to a gateway)", len(self), handed)
@@ -374,6 +376,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             "encoding": item.parts.encoding,
             "segments": item.parts.parts,
             "gateway_id": gateway.id,
+            "simulated": gateway.simulated,
             "attempts": item.attempts,
         }
         if result.status in (gw.SENT, gw.DELIVERED):
@@ -456,6 +459,7 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             ("credits", "numeric"),
             ("attempts", "int4"),
             ("gateway_id", "int4"),
+            ("simulated", "bool"),
             ("provider_ref", "varchar"),
             ("due_at", "timestamp"),
             ("sent_at", "timestamp"),

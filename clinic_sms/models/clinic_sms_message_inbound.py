@@ -191,6 +191,7 @@ class ClinicSmsMessageInbound(models.AbstractModel):
             "sent_at": to_naive(inbound.at) if inbound.at else now,
             "delivered_at": now,
             "gateway_id": gateway.id,
+            "simulated": gateway.simulated,
             "provider_ref": inbound.provider_ref or False,
             "company_id": company.id,
         }

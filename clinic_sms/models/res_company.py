@@ -1,11 +1,14 @@
 from datetime import timedelta
 
+import pytz
+
 from odoo import api, fields, models, modules
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.sms.tools.sms_api import SmsApiBase
 from odoo.exceptions import ValidationError
 
-from ..core import credits, phone
+from ..constants import UNSENT_STATES
+from ..core import credits, phone, setup
 from ..core import gateway as gw
 
 #: clinic.sms.message state → the state Odoo's sms.sms understands (see sms.sms._send_with_api).
@@ -330,3 +333,165 @@ class ResCompany(models.Model):
         for days, group in companies.grouped("clinic_sms_retention_days").items():
             deleted += Message._clinic_sms_purge(now - timedelta(days=days), group.ids, autocommit=autocommit)
         return deleted
+
+    # --- setup: the checklist, the no-gateway banner and e-mail
+
+    clinic_sms_reviewed_lang_ids = fields.Many2many(
+        "res.lang",
+        "clinic_sms_company_reviewed_lang_rel",
+        "company_id",
+        "lang_id",
+        "SMS templates reviewed in",
+        help="The languages in which an administrator has read the SMS templates (setup checklist).",
+    )
+    clinic_sms_no_gateway_warned = fields.Boolean(
+        "Warned that no SMS gateway is set up",
+        readonly=True,
+        copy=False,
+        help="The Clinic SMS administrators were e-mailed that messages wait for a gateway; again only "
+        "after a gateway has existed.",
+    )
+    clinic_sms_no_gateway = fields.Boolean(
+        "No SMS gateway",
+        compute="_compute_clinic_sms_gateway_state",
+        help="Clinic SMS is on but no active gateway can take this company's messages: nothing is sent.",
+    )
+    clinic_sms_no_gateway_count = fields.Integer(
+        "Messages waiting for a gateway", compute="_compute_clinic_sms_gateway_state"
+    )
+    clinic_sms_simulated = fields.Boolean(
+        "Test gateway in use",
+        compute="_compute_clinic_sms_gateway_state",
+        help="A test gateway, which sends nothing, can take this company's messages.",
+    )
+    clinic_sms_setup_tz_done = fields.Boolean("Time zone set", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_window_done = fields.Boolean("Sending window set", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_gateway_done = fields.Boolean(
+        "A real gateway took a test SMS", compute="_compute_clinic_sms_setup"
+    )
+    clinic_sms_setup_templates_done = fields.Boolean(
+        "Templates reviewed", compute="_compute_clinic_sms_setup"
+    )
+    clinic_sms_setup_credits_done = fields.Boolean("Credits available", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_credits_apply = fields.Boolean(
+        "Credits step applies", compute="_compute_clinic_sms_setup"
+    )
+    clinic_sms_setup_done = fields.Boolean("Setup complete", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_steps_done = fields.Integer("Setup steps done", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_steps_total = fields.Integer("Setup steps", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_langs_todo = fields.Char("Languages to review", compute="_compute_clinic_sms_setup")
+    clinic_sms_setup_lang_next_id = fields.Many2one(
+        "res.lang", "Next language to review", compute="_compute_clinic_sms_setup"
+    )
+    clinic_sms_setup_langs_reviewed = fields.Char("Languages reviewed", compute="_compute_clinic_sms_setup")
+
+    def _compute_clinic_sms_gateway_state(self):
+        Message = self.env["clinic.sms.message"].sudo()
+        ids = [c.id for c in self._origin if c.id]
+        waiting = dict(
+            Message._read_group(
+                [("company_id", "in", ids), ("reason", "=", "no_gateway"), ("state", "in", UNSENT_STATES)],
+                ["company_id"],
+                ["__count"],
+            )
+        )
+        for company in self:
+            gateways = company._origin._clinic_sms_active_gateways()
+            company.clinic_sms_no_gateway = company.clinic_sms_enabled and not gateways
+            company.clinic_sms_simulated = any(g.simulated for g in gateways)
+            company.clinic_sms_no_gateway_count = waiting.get(company._origin, 0)
+
+    def _clinic_sms_active_gateways(self):
+        """The gateways that can take this company's messages now, whatever the caller's context."""
+        if not self.id:
+            return self.env["clinic.sms.gateway"]
+        return self.sudo().with_context(active_test=True)._clinic_sms_gateways()
+
+    def _clinic_sms_patient_langs(self):
+        """The languages of this company's patients (contacts of it or shared, with a valid SMS
+        number, not companies nor internal users), and the company's own language, as codes."""
+        self.ensure_one()
+        self.env["res.partner"].flush_model(["lang", "sms_number_e164", "company_id", "active", "is_company"])
+        self.env["res.users"].flush_model(["partner_id", "share"])
+        self.env.cr.execute(
+            """SELECT DISTINCT p.lang FROM res_partner p
+                WHERE p.active AND p.sms_number_e164 IS NOT NULL AND p.lang IS NOT NULL
+                  AND p.is_company IS NOT TRUE AND (p.company_id = %s OR p.company_id IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM res_users u WHERE u.partner_id = p.id AND u.share IS NOT TRUE)
+                ORDER BY p.lang""",
+            [self.id],
+        )
+        own = self.partner_id.lang or "en_US"
+        return [own, *(row[0] for row in self.env.cr.fetchall() if row[0] != own)]
+
+    def _clinic_sms_setup_checklist(self):
+        """This company's setup checklist (``core.setup``)."""
+        self.ensure_one()
+        company = self.sudo()
+        gateways = company._clinic_sms_active_gateways()
+        country = company.country_id.code
+        return setup.checklist(
+            setup.Facts(
+                tz=company.clinic_sms_tz or "",
+                country_tzs=tuple(pytz.country_timezones.get(country, ())) if country else (),
+                window_start=company.clinic_sms_window_start,
+                window_end=company.clinic_sms_window_end,
+                gateways=tuple(setup.Gateway(g.simulated, bool(g.test_sms_at)) for g in gateways),
+                langs=tuple(company._clinic_sms_patient_langs()) if company.id else (),
+                reviewed=frozenset(company.clinic_sms_reviewed_lang_ids.mapped("code")),
+                credit_check=company.clinic_sms_credit_check,
+                balance=company.clinic_sms_credit_balance,
+            )
+        )
+
+    def _compute_clinic_sms_setup(self):
+        Lang = self.env["res.lang"].sudo().with_context(active_test=False)
+        for company in self:
+            steps = company._origin._clinic_sms_setup_checklist()
+            found = Lang.search([("code", "in", steps.langs_todo)]).grouped("code")
+            todo = Lang.concat(*(found[code] for code in steps.langs_todo if code in found))
+            company.clinic_sms_setup_tz_done = steps.tz
+            company.clinic_sms_setup_window_done = steps.window
+            company.clinic_sms_setup_gateway_done = steps.gateway
+            company.clinic_sms_setup_templates_done = steps.templates
+            company.clinic_sms_setup_credits_done = steps.credits
+            company.clinic_sms_setup_credits_apply = steps.credits_apply
+            company.clinic_sms_setup_done = steps.done
+            company.clinic_sms_setup_steps_done = steps.done_count
+            company.clinic_sms_setup_steps_total = steps.total
+            company.clinic_sms_setup_langs_todo = ", ".join(todo.mapped("name")) or False
+            company.clinic_sms_setup_lang_next_id = todo[:1]
+            company.clinic_sms_setup_langs_reviewed = (
+                ", ".join(company.sudo().clinic_sms_reviewed_lang_ids.mapped("name")) or False
+            )
+
+    def _clinic_sms_no_gateway_warning_due(self):
+        """Called by the dispatcher when messages of these companies found no gateway at all: when
+        their administrators were not warned yet, run the warning cron at once (it sends the e-mail;
+        the dispatcher itself neither renders nor writes anything here)."""
+        if self.filtered(lambda c: not c.clinic_sms_no_gateway_warned):
+            self.env.ref("clinic_sms.ir_cron_clinic_sms_no_gateway")._trigger()
+            return True
+        return False
+
+    @api.model
+    def _cron_clinic_sms_no_gateway(self):
+        """E-mail the Clinic SMS administrators of each company whose messages wait for a gateway
+        because it has none: once, until a gateway exists again (then the warning re-arms)."""
+        companies = self.sudo().search([("clinic_sms_enabled", "=", True)])
+        template = self.env.ref("clinic_sms.mail_template_no_gateway", raise_if_not_found=False)
+        warned = 0
+        for company in companies:
+            if company._clinic_sms_active_gateways():
+                if company.clinic_sms_no_gateway_warned:
+                    company.clinic_sms_no_gateway_warned = False
+                continue
+            if company.clinic_sms_no_gateway_warned or not company.clinic_sms_no_gateway_count:
+                continue
+            if template:
+                template.sudo().with_context(
+                    clinic_sms_waiting=company.clinic_sms_no_gateway_count
+                ).send_mail(company.id)
+            company.clinic_sms_no_gateway_warned = True
+            warned += 1
+        return warned

@@ -37,6 +37,23 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.clinic_sms_opt_out_blacklist", readonly=False
     )
 
+    # The setup checklist and the no-gateway banner (computed on the company).
+    clinic_sms_no_gateway = fields.Boolean(related="company_id.clinic_sms_no_gateway")
+    clinic_sms_no_gateway_count = fields.Integer(related="company_id.clinic_sms_no_gateway_count")
+    clinic_sms_simulated = fields.Boolean(related="company_id.clinic_sms_simulated")
+    clinic_sms_setup_tz_done = fields.Boolean(related="company_id.clinic_sms_setup_tz_done")
+    clinic_sms_setup_window_done = fields.Boolean(related="company_id.clinic_sms_setup_window_done")
+    clinic_sms_setup_gateway_done = fields.Boolean(related="company_id.clinic_sms_setup_gateway_done")
+    clinic_sms_setup_templates_done = fields.Boolean(related="company_id.clinic_sms_setup_templates_done")
+    clinic_sms_setup_credits_done = fields.Boolean(related="company_id.clinic_sms_setup_credits_done")
+    clinic_sms_setup_credits_apply = fields.Boolean(related="company_id.clinic_sms_setup_credits_apply")
+    clinic_sms_setup_done = fields.Boolean(related="company_id.clinic_sms_setup_done")
+    clinic_sms_setup_steps_done = fields.Integer(related="company_id.clinic_sms_setup_steps_done")
+    clinic_sms_setup_steps_total = fields.Integer(related="company_id.clinic_sms_setup_steps_total")
+    clinic_sms_setup_langs_todo = fields.Char(related="company_id.clinic_sms_setup_langs_todo")
+    clinic_sms_setup_lang_next_id = fields.Many2one(related="company_id.clinic_sms_setup_lang_next_id")
+    clinic_sms_setup_langs_reviewed = fields.Char(related="company_id.clinic_sms_setup_langs_reviewed")
+
     @api.depends("company_id")
     def _compute_clinic_sms_credit_price_count(self):
         for settings in self:
@@ -86,3 +103,24 @@ class ResConfigSettings(models.TransientModel):
         """The SMS log (Clinic SMS users)."""
         access.require_user(self.env)
         return self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_message_action")
+
+    def action_clinic_sms_review(self):
+        """The SMS templates in the next language the setup checklist asks to review (Clinic SMS
+        administrators, their current company)."""
+        access.require_manager(self.env)
+        lang = self.env.company.clinic_sms_setup_lang_next_id
+        action = self.env["ir.actions.act_window"]._for_xml_id("clinic_sms.clinic_sms_template_action")
+        if lang:
+            action["context"] = {"lang": lang.code}
+            action["name"] = self.env._("SMS templates in %s", lang.name)
+        return action
+
+    def action_clinic_sms_reviewed(self):
+        """Mark the templates reviewed in the next language the checklist asks for (Clinic SMS
+        administrators, their current company)."""
+        access.require_manager(self.env)
+        company = self.env.company
+        lang = company.clinic_sms_setup_lang_next_id
+        if lang:
+            company.sudo().clinic_sms_reviewed_lang_ids = [(4, lang.id)]
+        return True

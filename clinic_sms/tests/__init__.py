@@ -6,6 +6,7 @@ from . import (
     test_day_and_run,
     test_dispatch,
     test_faults,
+    test_first_day,
     test_kannel,
     test_log_care,
     test_odoo_sms,

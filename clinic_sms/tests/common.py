@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo import api
 from odoo.addons.clinic_sms.core import gateway as gw
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import TransactionCase, new_test_user
@@ -21,6 +22,10 @@ class ClinicSmsCase(TransactionCase):
             context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, no_reset_password=True)
         )
         cls.company = cls.env.company
+        # The tests' own test gateway (a database without demo data has none): it sends nothing.
+        cls.gateway = cls.env["clinic.sms.gateway"].create(
+            {"name": "Test gateway", "provider": "test", "sender": "Clinic"}
+        )
         cls.company.write(
             {
                 "country_id": cls.env.ref("base.dk").id,
@@ -31,12 +36,11 @@ class ClinicSmsCase(TransactionCase):
                 "clinic_sms_birthday_enabled": True,
                 "clinic_sms_credit_check": False,
                 "clinic_sms_credits_per_part": 1.0,
-                "clinic_sms_gateway_id": cls.env.ref("clinic_sms.gateway_test").id,
+                "clinic_sms_gateway_id": cls.gateway.id,
             }
         )
         # Notices go at once here; the tests of coalescing (test_conversation.py) let them settle.
         cls.env["ir.config_parameter"].sudo().set_param("clinic_sms.notice_settle_minutes", "0")
-        cls.gateway = cls.env.ref("clinic_sms.gateway_test")
         cls.rule_reminder = cls.env.ref("clinic_sms.rule_reminder_24h")
         cls.rule_confirmation = cls.env.ref("clinic_sms.rule_confirmation")
         cls.rule_reschedule = cls.env.ref("clinic_sms.rule_reschedule")
@@ -111,6 +115,25 @@ class ClinicSmsCase(TransactionCase):
 
     def sent_to(self, partner):
         return [o for o in self.sent if o.number == partner.sms_number_e164]
+
+
+def commit_test_gateway(case):
+    """A test gateway committed to the database, for the tests whose dispatchers work on connections
+    of their own (which do not see the test's transaction, nor so its gateway); removed after the
+    test. Call it before registering the test's own cleanups, so that it is removed last."""
+    with case.registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        gateway_id = (
+            env["clinic.sms.gateway"].create({"name": "Committed test gateway", "provider": "test"}).id
+        )
+
+    def remove():
+        with case.registry.cursor() as cr:
+            cr.execute("UPDATE clinic_sms_message SET gateway_id = NULL WHERE gateway_id = %s", [gateway_id])
+            cr.execute("DELETE FROM clinic_sms_gateway WHERE id = %s", [gateway_id])
+
+    case.addCleanup(remove)
+    return gateway_id
 
 
 class FlakyClient(gw.TestClient):

@@ -8,7 +8,7 @@ from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 
-from .common import ClinicSmsCase
+from .common import ClinicSmsCase, commit_test_gateway
 
 
 class TestCredits(ClinicSmsCase, CronMixinCase):
@@ -249,6 +249,7 @@ class TestCreditsConcurrency(TransactionCase):
     """Two dispatchers on two real connections spend one balance: it never goes below zero."""
 
     def test_two_dispatchers_never_overspend(self):
+        commit_test_gateway(self)
         registry = self.registry
         company_id = self.env.company.id
         with registry.cursor() as cr:

@@ -5,7 +5,7 @@ from odoo import api
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import tagged
 
-from .common import NOW, ClinicSmsCase, flaky_gateway
+from .common import NOW, ClinicSmsCase, commit_test_gateway, flaky_gateway
 
 
 @tagged("post_install", "-at_install")
@@ -256,6 +256,7 @@ class TestConcurrentDispatch(ClinicSmsCase):
     """Two dispatchers on two connections at once never send one message twice."""
 
     def test_two_dispatchers_never_send_twice(self):
+        commit_test_gateway(self)
         registry = self.registry
         with registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {"tracking_disable": True})

@@ -49,7 +49,11 @@ class TestSecurity(ClinicSmsCase):
 
     def test_admin_manages_rules_and_credentials_are_hidden(self):
         self.rule_reminder.with_user(self.admin).write({"hours_before": 12})
-        gateway = self.env["clinic.sms.gateway"].with_user(self.admin).create({"name": "Mine"})
+        gateway = (
+            self.env["clinic.sms.gateway"]
+            .with_user(self.admin)
+            .create({"name": "Mine", "provider": "gatewayapi"})
+        )
         with self.assertRaises(AccessError):
             gateway.with_user(self.admin).write({"api_key": "x"})
         gateway.sudo().api_key = "x"  # a system administrator sets credentials

@@ -182,6 +182,12 @@ class TestSecurityRpc(SecurityRpcCase):
     def door__res_config_settings__action_clinic_sms_synchronize(self, user):
         self.call(user, "res.config.settings", "action_clinic_sms_synchronize", [[]])
 
+    def door__res_config_settings__action_clinic_sms_review(self, user):
+        self.call(user, "res.config.settings", "action_clinic_sms_review", [[]])
+
+    def door__res_config_settings__action_clinic_sms_reviewed(self, user):
+        self.call(user, "res.config.settings", "action_clinic_sms_reviewed", [[]])
+
     def door__clinic_sms_message__read(self, user):
         self.call(user, "clinic.sms.message", "read", [[self.make_message().id], ["state"]])
 

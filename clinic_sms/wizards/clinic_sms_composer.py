@@ -435,7 +435,12 @@ class ClinicSmsComposer(models.TransientModel):
             ]
         )[0]
         masked = phone.mask(check.e164)
-        if result.status == gw.DELIVERED:
+        if result.status == gw.DELIVERED and gateway.simulated:
+            text, kind = (
+                self.env._("Simulated: the test gateway sends nothing, so no SMS went to %s.", masked),
+                "warning",
+            )
+        elif result.status == gw.DELIVERED:
             text, kind = self.env._("The test SMS to %s was delivered.", masked), "success"
         elif result.status == gw.SENT:
             text, kind = (

@@ -6,8 +6,10 @@ import { listView } from "@web/views/list/list_view";
 import { onWillStart, useState } from "@odoo/owl";
 
 /**
- * The SMS log list with a warning above it when the current company's SMS credits are low.
- * The banner is informative only: when the company cannot be read, nothing is shown.
+ * The SMS log list with banners above it: no SMS gateway (nothing is being sent), the test gateway
+ * in use (messages are simulated), the setup checklist not complete (a link to it), and the
+ * current company's SMS credits low. The banners are informative only: when the company cannot be
+ * read, nothing is shown.
  */
 export class ClinicSmsLogListController extends ListController {
     static template = "clinic_sms.LogListView";
@@ -15,10 +17,57 @@ export class ClinicSmsLogListController extends ListController {
     setup() {
         super.setup();
         this.creditState = useState({ low: false, balance: 0, check: false, canBuy: false });
-        onWillStart(() => {
-            // Not awaited: the list never waits for the banner.
-            this.loadCreditState();
+        this.setupState = useState({
+            noGateway: false,
+            waiting: 0,
+            simulated: false,
+            setupDone: true,
+            stepsDone: 0,
+            stepsTotal: 0,
+            isManager: false,
         });
+        onWillStart(() => {
+            // Not awaited: the list never waits for the banners.
+            this.loadCreditState();
+            this.loadSetupState();
+        });
+    }
+
+    async loadSetupState() {
+        try {
+            const companyId = user.activeCompany?.id;
+            if (!companyId) {
+                return;
+            }
+            // The checklist is in Settings: Clinic SMS administrators who are system administrators.
+            const [[company], isManager, isSystem] = await Promise.all([
+                this.orm.read("res.company", [companyId], [
+                    "clinic_sms_no_gateway",
+                    "clinic_sms_no_gateway_count",
+                    "clinic_sms_simulated",
+                    "clinic_sms_setup_done",
+                    "clinic_sms_setup_steps_done",
+                    "clinic_sms_setup_steps_total",
+                ]),
+                user.hasGroup("clinic_sms.group_clinic_sms_manager"),
+                user.hasGroup("base.group_system"),
+            ]);
+            Object.assign(this.setupState, {
+                noGateway: Boolean(company?.clinic_sms_no_gateway),
+                waiting: company?.clinic_sms_no_gateway_count || 0,
+                simulated: Boolean(company?.clinic_sms_simulated),
+                setupDone: company ? Boolean(company.clinic_sms_setup_done) : true,
+                stepsDone: company?.clinic_sms_setup_steps_done || 0,
+                stepsTotal: company?.clinic_sms_setup_steps_total || 0,
+                isManager: isManager && isSystem,
+            });
+        } catch {
+            Object.assign(this.setupState, { noGateway: false, simulated: false, setupDone: true });
+        }
+    }
+
+    async onClickSetupChecklist() {
+        await this.actionService.doAction("clinic_sms.clinic_sms_settings_action");
     }
 
     async loadCreditState() {
