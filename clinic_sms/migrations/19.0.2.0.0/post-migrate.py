@@ -9,6 +9,9 @@
   Odoo's blacklist. As at installation, a database with one company keeps doing so; with several,
   a STOP stays with the company that received it until an administrator decides otherwise.
 
+* ``clinic.sms.credit.state`` (a model now, was a hand-made table): the month last granted and the
+  thresholds warned of each company are copied back from the table pre-migrate kept aside.
+
 Everything else is kept as it is: the log, the credit ledger, the settings, the gateways (the test
 gateway too, if it was the default: the log then says that its messages are simulated).
 """
@@ -23,6 +26,15 @@ _logger = logging.getLogger(__name__)
 def migrate(cr, version):
     if not version:
         return
+    cr.execute("SELECT to_regclass('clinic_sms_credit_state_v1')")
+    if cr.fetchone()[0]:
+        cr.execute(
+            """INSERT INTO clinic_sms_credit_state (company_id, period, warned)
+               SELECT company_id, period, warned FROM clinic_sms_credit_state_v1
+               ON CONFLICT (company_id) DO UPDATE SET period = EXCLUDED.period, warned = EXCLUDED.warned"""
+        )
+        _logger.info("clinic_sms: credit state of %d companies kept", cr.rowcount)
+        cr.execute("DROP TABLE clinic_sms_credit_state_v1")
     cr.execute(
         """UPDATE clinic_sms_message m SET simulated = TRUE
              FROM clinic_sms_gateway g
