@@ -2,7 +2,8 @@
 
 Modules: :mod:`.segments` (SMS parts and encoding), :mod:`.phone` (number validation),
 :mod:`.timing` (due and expiry moments, sending windows), :mod:`.placeholders` (template bodies),
-:mod:`.exceptions`.
+:mod:`.gateway` (what the gateway clients exchange), :mod:`.providers` (the clients, one module per
+provider), :mod:`.exceptions`.
 """
 
 from . import exceptions, phone, placeholders, segments, timing

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..core import gateway as gw
-from ..core import phone
+from ..core import phone, providers
 
 _logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class ClinicSmsGateway(models.Model):
             if not gateway.id or not isinstance(gateway.id, int):
                 gateway.dlr_url = gateway.inbound_url = False
                 continue
-            client = gw.make_client(gateway.provider, timeout=1)
+            client = providers.make_client(gateway.provider, timeout=1)
             try:
                 gateway.dlr_url = (
                     client.webhook_url("dlr", gateway._webhook_base("dlr"))
@@ -124,7 +124,7 @@ class ClinicSmsGateway(models.Model):
     @api.depends("provider")
     def _compute_capabilities(self):
         for gateway in self:
-            client = gw.client_class(gateway.provider)
+            client = providers.client_class(gateway.provider)
             gateway.can_poll = client.can_poll
             gateway.receives_inbound = client.receives_inbound
 
@@ -145,7 +145,7 @@ class ClinicSmsGateway(models.Model):
         """The core client for this gateway, with its credentials and webhook URLs."""
         self.ensure_one()
         gateway = self.sudo()
-        return gw.make_client(
+        return providers.make_client(
             gateway.provider,
             api_url=gateway.api_url or "",
             username=gateway.username or "",

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 
 from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import TransactionCase, new_test_user
 
@@ -111,7 +112,7 @@ class ClinicSmsCase(TransactionCase):
         return [o for o in self.sent if o.number == partner.sms_number_e164]
 
 
-class FlakyClient(gw.TestClient):
+class FlakyClient(TestClient):
     """Fails temporarily for the first ``failures`` calls, then behaves like the test gateway."""
 
     def __init__(self, failures):

@@ -1,12 +1,13 @@
 from datetime import datetime, timezone
 
 from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 
 from .common import ClinicSmsCase
 
 
-class AcceptingClient(gw.TestClient):
+class AcceptingClient(TestClient):
     """A provider that takes messages and reports later; it can be asked about them."""
 
     can_poll = True

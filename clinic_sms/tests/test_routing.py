@@ -3,12 +3,13 @@ from datetime import timedelta
 import psycopg2
 
 from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 
 from .common import NOW, ClinicSmsCase
 
 
-class ScriptedClient(gw.TestClient):
+class ScriptedClient(TestClient):
     """Answers every message with ``status`` (or like the test gateway when None) and records it."""
 
     def __init__(self, status=None, retry_after=None, raises=None):
