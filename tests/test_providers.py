@@ -1,4 +1,4 @@
-"""GatewayAPI, SMSAPI and Twilio clients over real HTTP on 127.0.0.1, against tools/gateway_emulator.py.
+"""GatewayAPI, SMSAPI and Twilio clients over real HTTP on 127.0.0.1, against tools/emulator/.
 
 Webhooks go through the emulator too: it signs and posts them as the provider would, to its own
 ``/_sink/`` URL, and the recorded request is handed to the client as a ``core.gateway.Request``.
@@ -19,7 +19,7 @@ from core.gateway import Forged, Malformed, Outgoing, Request
 from core.providers import gatewayapi, smsapi, twilio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from gateway_emulator import Emulator, sign_gatewayapi, sign_twilio
+from emulator import Emulator, sign_gatewayapi, sign_twilio
 
 SECRET = "gwapi-webhook-secret"
 TOKEN = "twilio-auth-token"

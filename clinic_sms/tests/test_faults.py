@@ -13,7 +13,7 @@ from odoo.addons.clinic_sms.core import phone
 from .common import NOW, ClinicSmsCase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gateway_emulator import Emulator  # tools/ is not a package
+from emulator import Emulator  # tools/ is on the path, not a package
 
 TOTAL = 1000
 

@@ -1,5 +1,5 @@
 """Each real provider, end to end over HTTP on 127.0.0.1: the clinic sends through the gateway
-emulator (tools/gateway_emulator.py), which calls the Odoo webhooks back as the provider would."""
+emulator (tools/emulator/), which calls the Odoo webhooks back as the provider would."""
 
 import sys
 from pathlib import Path
@@ -11,7 +11,7 @@ from odoo.tests import HttpCase, tagged
 from .common import NOW, ClinicSmsCase
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gateway_emulator import Emulator, sign_gatewayapi  # tools/ is not a package
+from emulator import Emulator, sign_gatewayapi  # tools/ is on the path, not a package
 
 JWT_SECRET = "jwt-secret-of-the-webhook"
 TWILIO_SID = "AC" + "1" * 32
