@@ -116,7 +116,7 @@ def test_each_core_module_imports_alone_in_a_fresh_interpreter():
     assert len(runs) >= 15 and failures == {}
 
 
-@pytest.mark.parametrize("folder", ["clinic_sms/core", "tools"])
+@pytest.mark.parametrize("folder", ["clinic_sms/core", "tools", "bench"])
 def test_no_module_is_over_the_size_a_newcomer_reads(folder):
     sizes = {
         str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())

@@ -2,7 +2,7 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | lint | bench | shell
+#   tools/dev.sh demo | test | lint | bench | bench-scale | shell
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo), CLINIC_SMS_VENV (virtualenv,
 # default ~/.cache/clinic_sms/venv-pyX.Y), PYTHON (interpreter used to create it, default python3),
@@ -148,7 +148,11 @@ PY
     need_venv; need_pg
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
+  bench-scale)
+    need_venv; need_pg
+    ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/scale.py" "$@"
+    ;;
   *)
-    die "usage: tools/dev.sh demo|test|lint|bench|venv"
+    die "usage: tools/dev.sh demo|test|lint|bench|bench-scale|venv"
     ;;
 esac
