@@ -204,44 +204,57 @@ class ClinicSmsGateway(models.Model):
     def action_send_test(self):
         """Send a test SMS to the current user's own number and say what happened."""
         self.ensure_one()
+        number = self._clinic_sms_test_number()
+        return self._clinic_sms_send_test(
+            number, self.env._("Test SMS from %s", self.env.company.name), self.name
+        )
+
+    @api.model
+    def _clinic_sms_test_number(self):
+        """The current user's own number (E.164), which test SMS go to; a UserError without one."""
         user_partner = self.env.user.partner_id
         check = phone.check(user_partner.sms_number or user_partner.phone, user_partner._clinic_sms_region())
         if check.state != "valid":
             raise UserError(
                 self.env._("Your own contact has no valid mobile number to send a test to: %s", check.message)
             )
+        return check.e164
+
+    def _clinic_sms_send_test(self, number, body, title):
+        """Hand ``body`` to this gateway for ``number`` at once and say what happened, as a
+        notification titled ``title``: nothing is logged and no credits are used. The send-test
+        buttons of the gateway and of the composer both come here."""
+        self.ensure_one()
         result = self._clinic_sms_send(
             [
                 gw.Outgoing(
                     # unique: SMSAPI refuses a second message with the same reference (check_idx)
                     ref=f"test-{secrets.token_hex(6)}",
-                    number=check.e164,
-                    body=self.env._("Test SMS from %s", self.env.company.name),
+                    number=number,
+                    body=body,
+                    sender=self.sender or "",
                 )
             ]
         )[0]
+        masked = phone.mask(number)
         if result.status == gw.DELIVERED:
-            message, kind = (
-                self.env._("The test SMS to %s was delivered.", phone.mask(check.e164)),
-                "success",
-            )
+            text, kind = self.env._("The test SMS to %s was delivered.", masked), "success"
         elif result.status == gw.SENT:
-            message, kind = (
+            text, kind = (
                 self.env._(
-                    "The gateway accepted the test SMS to %s. It should arrive within a minute.",
-                    phone.mask(check.e164),
+                    "The gateway accepted the test SMS to %s. It should arrive within a minute.", masked
                 ),
                 "success",
             )
         elif result.status == gw.TEMPORARY:
-            message, kind = (
-                self.env._("The gateway could not take the SMS for now: %s", result.error),
+            text, kind = (
+                self.env._("The gateway could not take the test SMS for now: %s", result.error),
                 "warning",
             )
         else:
-            message, kind = self.env._("The gateway refused the test SMS: %s", result.error), "danger"
+            text, kind = self.env._("The gateway refused the test SMS: %s", result.error), "danger"
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": self.name, "message": message, "type": kind, "sticky": False},
+            "params": {"title": title, "message": text, "type": kind, "sticky": False},
         }

@@ -8,7 +8,7 @@ import requests
 
 from odoo.tests import HttpCase, tagged
 
-from .common import NOW, ClinicSmsCase
+from .common import NOW, ClinicSmsCase, queued_messages
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from emulator import Emulator, sign_gatewayapi  # tools/ is on the path, not a package
@@ -71,14 +71,7 @@ class ProviderWebhooks(ClinicSmsCase):
         return response
 
     def sent_message(self, partner=None):
-        message = self.env["clinic.sms.message"].create(
-            {
-                "kind": "manual",
-                "partner_id": (partner or self.patient).id,
-                "body": "Hej æøå",
-                "state": "queued",
-            }
-        )
+        message = queued_messages(self.env, [partner or self.patient], "Hej æøå")
         self.dispatch()
         self.assertEqual((message.state, message.gateway_id), ("sent", self.provider_gateway), message.error)
         accepted = self.emu.find(self.provider, message.provider_ref)
