@@ -13,6 +13,8 @@ ADDONS_PATH = os.environ.get("ADDONS_PATH") or ",".join(
     str(p) for p in (REPO, ODOO_SRC / "addons", ODOO_SRC / "odoo" / "addons") if p.is_dir()
 )
 MODULES = ("clinic_sms", "calendar_sms")
+if str(ODOO_SRC) not in sys.path:
+    sys.path.insert(0, str(ODOO_SRC))
 
 
 def pg_connect_params():

@@ -29,10 +29,8 @@ HERE = Path(__file__).resolve().parent
 if sys.path[0] == str(HERE):  # run as a script: import the bench as the package it is
     sys.path[0] = str(HERE.parent)
 
-from bench import database  # noqa: E402
+from bench import database  # noqa: E402  (it also puts ODOO_SRC on the path)
 from bench.table import log  # noqa: E402
-
-sys.path.insert(0, str(database.ODOO_SRC))
 
 
 def parse_args(argv=None):

@@ -14,7 +14,8 @@
    apply): the first page in the default order, the *Problems* filter, a search by number and by
    patient, the contact's SMS tab. Target: each within 50 ms (median of ``--repeat`` runs).
 
-Its own database (``clinic_bench_scale``, created again on each run). Exit status 1 when a target
+Run as ``python -m bench.scale`` from the repository (``make bench-scale``). Its own database
+(``clinic_bench_scale``, created again on each run). Exit status 1 when a target
 is missed (``--no-check`` only reports); the targets are in bench/targets.py.
 """
 
@@ -26,14 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if sys.path[0] == str(HERE):  # run as a script: import the bench as the package it is
-    sys.path[0] = str(HERE.parent)
+from bench import database
+from bench.table import fmt_ms, fmt_s, log, table
 
-from bench import database  # noqa: E402
-from bench.table import fmt_ms, fmt_s, log, table  # noqa: E402
-
-sys.path.insert(0, str(database.ODOO_SRC))
+REPO = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv=None):
@@ -85,7 +82,7 @@ def measure_dispatch(args):
     from odoo import SUPERUSER_ID, api
 
     registry = database.registry(args.db)
-    out = {"baseline_mb": measure.peak_memory_mb()}
+    out = {"baseline_mb": measure.peak_memory_mb()}  # the registry loaded, nothing dispatched yet
     with registry.cursor() as cr:
         clinic = Clinic(api.Environment(cr, SUPERUSER_ID, {}), clinic_args(args))
         clinic.due_ids = clinic.env["calendar.event"].search([("name", "=like", "Due %")], order="id").ids
@@ -116,9 +113,9 @@ def measure_dispatch(args):
 
 def dispatch_in_fresh_process(args):
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
-        cmd = [sys.executable, str(HERE / "scale.py"), "--measure-dispatch", result.name]
+        cmd = [sys.executable, "-m", "bench.scale", "--measure-dispatch", result.name]
         cmd += ["--db", args.db, "--small", str(args.small), "--large", str(args.large)]
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, cwd=REPO)
         return json.loads(Path(result.name).read_text())
 
 
@@ -152,7 +149,8 @@ def report_dispatch(figures):
             f" states after: {states}"
         )
     log(
-        f"   process peak memory before the first run: {figures['baseline_mb']:,.0f} MB;"
+        f"   process peak memory with the registry loaded, before the first run:"
+        f" {figures['baseline_mb']:,.0f} MB;"
         f" targets: per message at {large['messages']:,} <= {t.TARGET_SCALE_PER_MESSAGE_RATIO} x"
         f" at {small['messages']:,}, memory growth < {t.TARGET_SCALE_MEMORY_GROWTH_MB:,.0f} MB"
     )

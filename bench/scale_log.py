@@ -91,10 +91,27 @@ def fill(env, total):
             "company": company.id,
         },
     )
-    cr.execute("ANALYZE clinic_sms_message")
     cr.commit()
     env.invalidate_all()
+    vacuum(env.cr.dbname)
     return time.perf_counter() - t0
+
+
+def vacuum(db):
+    """``VACUUM ANALYZE`` of the whole database, as autovacuum leaves a database that has lived with
+    its rows: statistics up to date (the planner's estimates) and the visibility map set (index-only
+    scans). It cannot run in a transaction, hence a connection of its own."""
+    import psycopg2
+
+    from .database import pg_connect_params
+
+    cnx = psycopg2.connect(**{**pg_connect_params(), "dbname": db})
+    cnx.autocommit = True
+    try:
+        with cnx.cursor() as cr:
+            cr.execute("VACUUM ANALYZE")
+    finally:
+        cnx.close()
 
 
 def _specification(model, fields_node):
@@ -149,13 +166,15 @@ def reads(env):
         }
     }
 
+    def searches(domain):
+        """The ids of the page, and the count when the page is full (as web_search_read asks)."""
+        ids = Message.search(domain, limit=limit).ids
+        return ids, Message.search_count(domain, limit=COUNT_LIMIT) if len(ids) == limit else len(ids)
+
     def page(domain):
         return (
             lambda: Message.web_search_read(domain, spec, limit=limit, count_limit=COUNT_LIMIT),
-            lambda: (
-                Message.search(domain, limit=limit).ids,
-                Message.search_count(domain, limit=COUNT_LIMIT),
-            ),
+            lambda: searches(domain),
         )
 
     def tab():
@@ -240,6 +259,7 @@ def report(figures, args):
     log(table(rows, ["", "found", "queries", "median", "best", "its searches alone"]))
     log(
         f"   found: the count the list shows (at most {COUNT_LIMIT - 1:,}+), or the tab's rows; its"
-        " searches alone: the ids of the page and the count (median), without reading the rows"
+        " searches alone: the ids of the page and, when it is full, the count (median), without reading"
+        " the rows"
     )
     log(f"   target: each read's median <= {t.TARGET_LOG_READ_MS:.0f} ms")

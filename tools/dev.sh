@@ -150,7 +150,8 @@ PY
     ;;
   bench-scale)
     need_venv; need_pg
-    ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/scale.py" "$@"
+    cd "$here"
+    ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" -m bench.scale "$@"
     ;;
   *)
     die "usage: tools/dev.sh demo|test|lint|bench|bench-scale|venv"

@@ -162,7 +162,9 @@ class ClinicSmsMessage(models.Model):
     _dispatch_idx = models.Index("(state, due_at) WHERE state IN ('scheduled', 'queued')")
     # the SMS log in its order (_order), and its Problems filter (views/clinic_sms_message_views.xml)
     _log_order_idx = models.Index("(due_at DESC, id DESC)")
-    _log_problems_idx = models.Index("(due_at DESC, id DESC) WHERE state IN ('failed', 'skipped', 'expired')")
+    _log_problems_idx = models.Index(
+        "(due_at DESC, id DESC) INCLUDE (company_id) WHERE state IN ('failed', 'skipped', 'expired')"
+    )
     _expire_idx = models.Index("(expire_at) WHERE state IN ('scheduled', 'queued')")
 
     @api.depends("kind", "partner_id", "due_at")
