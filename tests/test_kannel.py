@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 import pytest
 
 from core import gateway as gw
-from core.kannel import DLR_MASK, KannelClient
+from core import providers
+from core.providers.kannel import DLR_MASK, KannelClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import kannel_harness
@@ -405,4 +406,4 @@ def test_reply_answer_is_empty():
     assert KannelClient().reply("inbound") == gw.Reply(200, "")
     assert KannelClient().reply("dlr") == gw.Reply(200, "")
     assert KannelClient.receives_inbound and not KannelClient.can_poll
-    assert gw.client_class("kannel") is KannelClient
+    assert providers.client_class("kannel") is KannelClient

@@ -149,6 +149,13 @@ def test_mask_hides_at_least_half_of_the_digits_after_prefix():
         assert masked[3:].count("*") * 2 >= length
 
 
+def test_redact_masks_every_number_a_provider_quotes_and_keeps_the_words():
+    text = "The 'To' number +4520123456 is not valid; 48601234567 neither (error 21211)."
+    assert (
+        phone.redact(text) == "The 'To' number +45****3456 is not valid; 486****4567 neither (error 21211)."
+    )
+
+
 # --- numbers as providers give them ----------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""GatewayAPI, SMSAPI and Twilio clients over real HTTP on 127.0.0.1, against tools/gateway_emulator.py.
+"""GatewayAPI, SMSAPI and Twilio clients over real HTTP on 127.0.0.1, against tools/emulator/.
 
 Webhooks go through the emulator too: it signs and posts them as the provider would, to its own
 ``/_sink/`` URL, and the recorded request is handed to the client as a ``core.gateway.Request``.
@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from core import gateway as gw
-from core import gatewayapi, smsapi, twilio
+from core import providers
 from core.gateway import Forged, Malformed, Outgoing, Request
+from core.providers import gatewayapi, smsapi, twilio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from gateway_emulator import Emulator, sign_gatewayapi, sign_twilio
+from emulator import Emulator, sign_gatewayapi, sign_twilio
 
 SECRET = "gwapi-webhook-secret"
 TOKEN = "twilio-auth-token"
@@ -65,7 +66,7 @@ def client_for(provider, emu, **settings):
         **SETTINGS[provider],
         **settings,
     }
-    return gw.make_client(provider, **settings)
+    return providers.make_client(provider, **settings)
 
 
 def out(ref, number=NUMBER, body=BODY, sender=""):
@@ -94,11 +95,11 @@ def sent_one(provider, emu, ref="1", number=NUMBER):
     ],
 )
 def test_make_client_builds_each_provider(provider, cls, url, batch):
-    client = gw.make_client(provider, api_key="k", sender="Clinic")
+    client = providers.make_client(provider, api_key="k", sender="Clinic")
     assert type(client) is cls and client.provider == provider
     assert client.api_url == url and client.batch_size == batch
     assert client.can_poll and client.receives_inbound and client.sender == "Clinic"
-    eu = gw.make_client(provider, api_url="https://gatewayapi.eu/")
+    eu = providers.make_client(provider, api_url="https://gatewayapi.eu/")
     assert eu.api_url == "https://gatewayapi.eu"
     client.close()
     eu.close()
@@ -106,8 +107,8 @@ def test_make_client_builds_each_provider(provider, cls, url, batch):
 
 def test_only_the_test_provider_is_simulated():
     """The test provider pretends to send: its messages are marked simulated, every real one's not."""
-    assert gw.client_class("test").simulated
-    assert not [p for p in ("gatewayapi", "smsapi", "twilio", "kannel") if gw.client_class(p).simulated]
+    assert providers.client_class("test").simulated
+    assert not [p for p in ("gatewayapi", "smsapi", "twilio", "kannel") if providers.client_class(p).simulated]
 
 
 # --- sending --------------------------------------------------------------------------------------
@@ -475,13 +476,13 @@ def test_smsapi_batches_several_reports_in_one_call():
             "donedate": "1700000000,1700000060,1700000120",
         },
     )
-    reports = gw.make_client("smsapi").parse_report(request)
+    reports = providers.make_client("smsapi").parse_report(request)
     assert [(r.provider_ref, r.ref, r.state) for r in reports] == [
         ("A1", "11", "delivered"),
         ("B2", "12", "failed"),
     ]
     assert reports[1].at == datetime(2023, 11, 14, 22, 14, 20, tzinfo=timezone.utc)
-    assert gw.make_client("smsapi").reply("dlr") == gw.Reply(body="OK")
+    assert providers.make_client("smsapi").reply("dlr") == gw.Reply(body="OK")
 
 
 @pytest.mark.parametrize(
@@ -496,17 +497,17 @@ def test_smsapi_batches_several_reports_in_one_call():
 )
 def test_smsapi_malformed_reports(query):
     with pytest.raises(Malformed):
-        gw.make_client("smsapi").parse_report(Request("GET", "https://odoo.example/dlr", query=query))
+        providers.make_client("smsapi").parse_report(Request("GET", "https://odoo.example/dlr", query=query))
 
 
 def test_gatewayapi_documented_token_verifies():
-    client = gw.make_client("gatewayapi", webhook_secret="secret")
+    client = providers.make_client("gatewayapi", webhook_secret="secret")
     request = Request("POST", "https://odoo.example/dlr", headers={"x-gwapi-signature": GATEWAYAPI_DOC_TOKEN})
     [report] = client.parse_report(request)
     assert (report.provider_ref, report.state, report.ref) == ("2381703", "delivered", "")
     assert report.at == datetime(2018, 4, 3, 14, 1, 2, tzinfo=timezone.utc)
     with pytest.raises(Forged):
-        gw.make_client("gatewayapi", webhook_secret="not-the-secret").parse_report(request)
+        providers.make_client("gatewayapi", webhook_secret="not-the-secret").parse_report(request)
 
 
 def test_gatewayapi_signature_is_required_and_checked(emu):
@@ -525,7 +526,7 @@ def test_gatewayapi_signature_is_required_and_checked(emu):
 def test_gatewayapi_body_must_match_the_signed_token():
     claims = {"id": 5, "msisdn": 4520123456, "time": 1700000000, "status": "DELIVERED", "userref": "7"}
     token = sign_gatewayapi(claims, SECRET)
-    client = gw.make_client("gatewayapi", webhook_secret=SECRET)
+    client = providers.make_client("gatewayapi", webhook_secret=SECRET)
 
     def request(body):
         return Request("POST", "https://odoo.example/dlr", headers={"x-gwapi-signature": token}, body=body)
@@ -549,7 +550,7 @@ def test_gatewayapi_body_must_match_the_signed_token():
     ],
 )
 def test_gatewayapi_unreadable_or_unsigned_tokens_are_forged(token):
-    client = gw.make_client("gatewayapi", webhook_secret=SECRET)
+    client = providers.make_client("gatewayapi", webhook_secret=SECRET)
     with pytest.raises(Forged):
         client.parse_report(Request("POST", "https://odoo.example/dlr", headers={"x-gwapi-signature": token}))
 
@@ -559,7 +560,7 @@ def test_gatewayapi_unreadable_or_unsigned_tokens_are_forged(token):
     [{"id": 5, "status": "LOST"}, {"id": 5}, {"status": "DELIVERED"}, {"id": 5, "status": 3}],
 )
 def test_gatewayapi_malformed_reports(claims):
-    client = gw.make_client("gatewayapi", webhook_secret=SECRET)
+    client = providers.make_client("gatewayapi", webhook_secret=SECRET)
     request = Request("POST", "https://x/dlr", headers={"x-gwapi-signature": sign_gatewayapi(claims, SECRET)})
     with pytest.raises(Malformed):
         client.parse_report(request)
@@ -568,7 +569,7 @@ def test_gatewayapi_malformed_reports(claims):
 def test_twilio_documented_signature():
     assert twilio.compute_signature(TWILIO_DOC_URL, TWILIO_DOC_PARAMS, "12345") == TWILIO_DOC_SIGNATURE
     assert sign_twilio(TWILIO_DOC_URL, TWILIO_DOC_PARAMS, "12345") == TWILIO_DOC_SIGNATURE
-    client = gw.make_client("twilio", username=SID, password="12345")
+    client = providers.make_client("twilio", username=SID, password="12345")
 
     def request(params):
         headers = {"x-twilio-signature": TWILIO_DOC_SIGNATURE}
@@ -614,7 +615,7 @@ def test_twilio_signature_survives_a_proxy_adding_the_default_port():
         form=params,
         query={"ref": "9"},
     )
-    [report] = gw.make_client("twilio", password=TOKEN).parse_report(request)
+    [report] = providers.make_client("twilio", password=TOKEN).parse_report(request)
     assert (report.provider_ref, report.ref, report.state) == ("SM1", "9", "delivered")
 
 
@@ -625,7 +626,7 @@ def test_twilio_malformed_reports(form):
     url = "https://odoo.example/dlr"
     request = Request("POST", url, {"x-twilio-signature": sign_twilio(url, form, TOKEN)}, form=form)
     with pytest.raises(Malformed):
-        gw.make_client("twilio", password=TOKEN).parse_report(request)
+        providers.make_client("twilio", password=TOKEN).parse_report(request)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -695,14 +696,14 @@ def test_inbound_replies_must_be_signed(provider, emu):
 
 
 def test_smsapi_inbound_needs_sender_and_text():
-    client = gw.make_client("smsapi")
+    client = providers.make_client("smsapi")
     with pytest.raises(Malformed):
         client.parse_inbound(Request("POST", "https://x/in", form={"sms_text": "STOP"}))
     assert client.reply("inbound") == gw.Reply(body="OK")
 
 
 def test_twilio_answers_replies_with_empty_twiml():
-    client = gw.make_client("twilio")
+    client = providers.make_client("twilio")
     assert client.reply("inbound") == gw.Reply(body=twilio.EMPTY_TWIML, content_type="text/xml")
     assert client.reply("dlr") == gw.Reply()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import gateway as gw
+from core import providers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from gateway_emulator import Emulator
@@ -38,16 +39,16 @@ def wait_for(predicate, timeout=5.0):
 
 @pytest.mark.parametrize("provider", list(SETTINGS))
 def test_a_resend_after_a_lost_answer_duplicates_exactly_where_the_client_says_it_may(provider, emu):
-    client_class = gw.client_class(provider)
+    client_class = providers.client_class(provider)
     message = gw.Outgoing(ref="41", number="+4520123456", body="Husk din tid i morgen")
     emu.fail("stall", times=1, delay=30)  # the provider takes it; its answer never arrives
     first = threading.Thread(
-        target=lambda: gw.make_client(provider, api_url=emu.url, **SETTINGS[provider]).send([message]),
+        target=lambda: providers.make_client(provider, api_url=emu.url, **SETTINGS[provider]).send([message]),
         daemon=True,
     )
     first.start()
     wait_for(lambda: len(emu.messages) == 1)
-    [again] = gw.make_client(provider, api_url=emu.url, **SETTINGS[provider]).send([message])
+    [again] = providers.make_client(provider, api_url=emu.url, **SETTINGS[provider]).send([message])
     assert again.status == gw.SENT
     copies = len([m for m in emu.messages if m.number == message.number])
     assert copies == (1 if client_class.idempotent_resend else 2)
@@ -55,13 +56,13 @@ def test_a_resend_after_a_lost_answer_duplicates_exactly_where_the_client_says_i
 
 def test_only_smsapi_claims_idempotent_resends():
     providers = ("test", "gatewayapi", "smsapi", "twilio", "kannel")
-    assert [p for p in providers if gw.client_class(p).idempotent_resend] == ["smsapi"]
+    assert [p for p in providers if providers.client_class(p).idempotent_resend] == ["smsapi"]
 
 
 def test_a_stalled_answer_ends_when_the_emulator_stops():
     emu = Emulator().start()
     emu.fail("stall", times=1, delay=60)
-    client = gw.make_client("gatewayapi", api_url=emu.url, api_key="token", timeout=30)
+    client = providers.make_client("gatewayapi", api_url=emu.url, api_key="token", timeout=30)
     results = []
     sender = threading.Thread(
         target=lambda: results.extend(client.send([gw.Outgoing("1", "+4520123456", "Hej")])), daemon=True

@@ -502,3 +502,19 @@ def test_plan_results_are_utc():
         result = timing.plan(kind, now, local(2026, 6, 11, 10), now, CPH, WS, WE)
         assert result.due_at.utcoffset() == timedelta(0)
         assert result.expire_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1700000000, datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)),
+        ("1700000000", datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)),
+        ("1700000000.5", datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=timezone.utc)),
+        (None, None),
+        ("", None),
+        ("yesterday", None),
+        ("1e30", None),
+    ],
+)
+def test_from_unix_reads_provider_timestamps_as_utc_or_nothing(value, expected):
+    assert timing.from_unix(value) == expected

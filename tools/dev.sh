@@ -2,7 +2,8 @@
 # Developer entry point behind the Makefile: finds Odoo, builds the virtualenv, starts PostgreSQL
 # when none answers, then runs the demo, the tests, the linters or the benchmarks.
 #
-#   tools/dev.sh demo | test | fuzz | lint | bench | venv | packages | odoo-path | i18n | screenshots | test-packages
+#   tools/dev.sh demo | test | fuzz | lint | bench | bench-scale | venv | packages | odoo-path | i18n |
+#                screenshots | test-packages
 #
 # Environment: ODOO_SRC (Odoo 19.0 source tree, default /opt/odoo; when it has none, Odoo 19.0 is
 # cloned once from ODOO_GIT_URL into ~/.cache/clinic_sms/odoo, unless CLINIC_SMS_NO_FETCH=1),
@@ -312,7 +313,12 @@ PY
     need_venv; need_pg
     ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" "$here/bench/run.py" "$@"
     ;;
+  bench-scale)
+    need_venv; need_pg
+    cd "$here"
+    ODOO_SRC="$ODOO_SRC" VENV="$VENV" ADDONS_PATH="$(addons_path)" exec "$VENV/bin/python" -m bench.scale "$@"
+    ;;
   *)
-    die "usage: tools/dev.sh demo|test|fuzz|lint|bench|venv|packages|test-packages|odoo-path|i18n|screenshots"
+    die "usage: tools/dev.sh demo|test|fuzz|lint|bench|bench-scale|venv|packages|test-packages|odoo-path|i18n|screenshots"
     ;;
 esac

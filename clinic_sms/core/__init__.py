@@ -12,9 +12,11 @@ Modules:
 * :mod:`.replies`: what a patient's reply means (opt out, confirm, cancel, other).
 * :mod:`.setup`: the setup checklist (time zone, window, a real tested gateway, templates, credits).
 * :mod:`.text`: text from outside (webhooks, providers' answers) made safe to store.
-* :mod:`.gateway`: the provider-neutral client interface, the HTTP base, the ``test`` provider,
-  back-off and routing; :mod:`.gatewayapi`, :mod:`.smsapi`, :mod:`.twilio` and :mod:`.kannel`:
-  one client per provider.
+* :mod:`.gateway`: what the gateway clients exchange (requests, results, reports, replies), their
+  errors, back-off and routing.
+* :mod:`.providers`: the clients, one module per provider (``test``, ``gatewayapi``, ``smsapi``,
+  ``twilio``, ``kannel``) over the shared contract of :mod:`.providers.base`; the registry is the
+  package's ``__init__``.
 * :mod:`.exceptions`: the errors the core raises on purpose.
 
 Only the modules in ``__all__`` are imported with the package; import the others by name.

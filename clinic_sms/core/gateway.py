@@ -1,30 +1,24 @@
-"""Gateway clients: the provider-neutral interface, the HTTP base and the built-in ``test`` provider.
+"""What the gateway clients and the add-on exchange: messages, results, delivery reports, replies,
+webhook requests and answers, their errors, and the rules on them that need no provider (back-off,
+routing by prefix, which report may move a message on).
 
-A client takes :class:`Outgoing` messages and answers one :class:`Result` per message, in the same
-order. It never raises for a message it could not send: the result says whether the failure is
-temporary (retried with back-off until the message expires, or handed to the next gateway) or
-permanent (the message fails, with a reason a person understands).
-
-A client also reads what its provider calls back with: delivery reports (:meth:`Client.parse_report`
-→ :class:`Report`) and patients' replies (:meth:`Client.parse_inbound` → :class:`Inbound`). The web
-framework is not known here: a webhook request arrives as a plain :class:`Request`. A request whose
+The clients themselves are in :mod:`core.providers` (the contract in ``providers/base.py``, one module
+per provider). A client takes :class:`Outgoing` messages and answers one :class:`Result` per message,
+in the same order; it reads delivery reports as :class:`Report` and patients' replies as
+:class:`Inbound` from a :class:`Request` (the web framework is not known here). A request whose
 signature is missing or wrong raises :class:`Forged`; one that cannot be read raises
-:class:`Malformed`. Providers that can be asked for a message's status implement
-:meth:`Client.fetch_status`.
+:class:`Malformed`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .exceptions import CoreError
 from .text import ERROR_LIMIT, clean_field, clean_text
-
-_logger = logging.getLogger(__name__)
 
 # Outcome of handing one message to a provider.
 SENT = "sent"  # the provider took it; a delivery report will follow
@@ -210,240 +204,3 @@ def advances(current: str, new: str) -> bool:
     if current in FINAL_REPORT_STATES or current not in STATE_RANK or new not in STATE_RANK:
         return False
     return STATE_RANK[new] > STATE_RANK[current]
-
-
-class Client:
-    """Base of every provider client.
-
-    Constructed with the gateway's settings (all keyword arguments, all optional): ``api_url``,
-    ``username``, ``password``, ``api_key``, ``webhook_secret``, ``sender``, ``dlr_url`` (where the
-    provider should post delivery reports), ``inbound_url`` and ``timeout``.
-    """
-
-    provider = ""
-    #: Whether :meth:`fetch_status` can ask the provider for a message's state.
-    can_poll = False
-    #: Whether the provider calls back with patients' replies.
-    receives_inbound = False
-    #: Messages :meth:`send` hands over in one HTTP request (1: one request per message).
-    batch_size = 1
-    #: Whether sending a message again with the same ``ref`` can never deliver it twice.
-    idempotent_resend = False
-    #: Whether the provider only pretends: nothing it "sends" reaches a phone (the test provider).
-    simulated = False
-
-    def __init__(
-        self,
-        *,
-        api_url: str = "",
-        username: str = "",
-        password: str = "",
-        api_key: str = "",
-        webhook_secret: str = "",
-        sender: str = "",
-        dlr_url: str = "",
-        inbound_url: str = "",
-        timeout: float = DEFAULT_TIMEOUT,
-    ):
-        self.api_url = (api_url or "").rstrip("/")
-        self.username = username or ""
-        self.password = password or ""
-        self.api_key = api_key or ""
-        self.webhook_secret = webhook_secret or ""
-        self.sender = sender or ""
-        self.dlr_url = dlr_url or ""
-        self.inbound_url = inbound_url or ""
-        self.timeout = timeout
-
-    def send(self, messages: list[Outgoing]) -> list[Result]:
-        raise NotImplementedError
-
-    def parse_report(self, request: Request) -> list[Report]:
-        """The delivery reports in a webhook request; raises Forged or Malformed."""
-        raise Malformed(f"The {self.provider} provider sends no delivery reports.")
-
-    def parse_inbound(self, request: Request) -> list[Inbound]:
-        """The patients' replies in a webhook request; raises Forged or Malformed."""
-        raise Malformed(f"The {self.provider} provider sends no replies.")
-
-    def reply(self, kind: str) -> Reply:
-        """What to answer a valid webhook request of ``kind`` ("dlr" or "inbound")."""
-        return Reply()
-
-    def fetch_status(self, provider_refs: list[str]) -> list[Report]:
-        """Ask the provider what became of these messages (only when ``can_poll``)."""
-        return []
-
-    def webhook_url(self, kind: str, url: str) -> str:
-        """The URL to give the provider for webhook ``kind`` ("dlr" or "inbound"), from Odoo's
-        ``url``; a provider that needs its own placeholders in the URL (Kannel) adds them."""
-        return url
-
-    def close(self) -> None:
-        """Release the HTTP session, if any."""
-
-
-class HttpClient(Client):
-    """Base of the clients that speak HTTP: one ``requests`` session, a timeout on every call, and
-    the classification of transport errors that every provider shares."""
-
-    default_url = ""
-
-    def __init__(self, **settings):
-        super().__init__(**settings)
-        import requests  # the core's only third-party import; deferred so pure tests stay fast
-
-        self._requests = requests
-        self.api_url = self.api_url or self.default_url
-        self.session = requests.Session()
-
-    def close(self) -> None:
-        self.session.close()
-
-    def request(self, method: str, url: str, **kwargs):
-        """``session.request`` with the client's timeout (or a shorter one given); raises ``requests``
-        exceptions."""
-        timeout = kwargs.pop("timeout", None) or self.timeout
-        return self.session.request(method, url, timeout=timeout, **kwargs)
-
-    def transport_failure(self, ref: str, error: Exception) -> Result:
-        """The temporary result for a request that got no HTTP answer."""
-        requests = self._requests
-        if isinstance(error, requests.Timeout):
-            text = f"The {self.provider} gateway did not answer within {self.timeout:g} s."
-        elif isinstance(error, requests.ConnectionError):
-            text = f"The {self.provider} gateway could not be reached ({type(error).__name__})."
-        else:
-            text = f"The {self.provider} gateway call failed ({type(error).__name__})."
-        return Result(ref, TEMPORARY, reason=R_UNREACHABLE, error=text)
-
-    def http_failure(self, ref: str, response) -> Result | None:
-        """The temporary result for an HTTP answer that says "not now", or None.
-
-        429 honours Retry-After; 5xx is a gateway error; 401/403 mean the credentials are wrong,
-        which an administrator can fix, so the message waits (and other gateways are tried).
-        """
-        status = response.status_code
-        if status == 429:
-            return Result(
-                ref,
-                TEMPORARY,
-                reason=R_THROTTLED,
-                error=f"The {self.provider} gateway asks to slow down (HTTP 429).",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return Result(
-                ref,
-                TEMPORARY,
-                reason=R_GATEWAY_ERROR,
-                error=f"The {self.provider} gateway failed (HTTP {status}).",
-            )
-        if status in (401, 403):
-            return Result(
-                ref,
-                TEMPORARY,
-                reason=R_AUTH,
-                error=f"The {self.provider} gateway refused the credentials (HTTP {status}).",
-            )
-        return None
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    from datetime import timezone
-
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-class TestClient(Client):
-    """The built-in provider: sends nothing and answers like a real gateway would.
-
-    Numbers ending in ``0000`` are refused for good, numbers ending in ``9999`` fail temporarily,
-    every other number is reported delivered at once. Replies are posted to its inbound webhook as
-    JSON ``{"from": "+45...", "text": "..."}`` (or form fields ``from`` and ``text``); the secret
-    token in the URL is its only authentication.
-    """
-
-    provider = "test"
-    receives_inbound = True
-    batch_size = 1000
-    simulated = True
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, **settings):
-        super().__init__(**settings)
-        self.counter = 0
-
-    def send(self, messages: list[Outgoing]) -> list[Result]:
-        results = []
-        for message in messages:
-            if message.number.endswith("0000"):
-                results.append(
-                    Result(
-                        message.ref,
-                        PERMANENT,
-                        reason=R_REJECTED,
-                        error="The test gateway refuses numbers ending in 0000.",
-                    )
-                )
-            elif message.number.endswith("9999"):
-                results.append(
-                    Result(
-                        message.ref,
-                        TEMPORARY,
-                        reason=R_GATEWAY_ERROR,
-                        error="The test gateway fails temporarily for numbers ending in 9999.",
-                    )
-                )
-            else:
-                self.counter += 1
-                results.append(Result(message.ref, DELIVERED, provider_ref=f"test-{message.ref}"))
-        return results
-
-    def parse_inbound(self, request: Request) -> list[Inbound]:
-        data = request.json() if request.body.lstrip().startswith(b"{") else request.params()
-        if not isinstance(data, dict):
-            raise Malformed("The reply must be a JSON object.")
-        number, text = data.get("from"), data.get("text")
-        if not isinstance(number, str) or not number.strip() or not isinstance(text, str):
-            raise Malformed("A reply needs 'from' and 'text'.")
-        return [Inbound(number=number.strip(), body=text, provider_ref=str(data.get("id") or ""))]
-
-
-#: provider code → client class; the provider modules register themselves in :func:`make_client`.
-def _registry() -> dict[str, type[Client]]:
-    from . import gatewayapi, kannel, smsapi, twilio
-
-    return {
-        "test": TestClient,
-        gatewayapi.GatewayApiClient.provider: gatewayapi.GatewayApiClient,
-        smsapi.SmsApiClient.provider: smsapi.SmsApiClient,
-        twilio.TwilioClient.provider: twilio.TwilioClient,
-        kannel.KannelClient.provider: kannel.KannelClient,
-    }
-
-
-def client_class(provider: str) -> type[Client]:
-    try:
-        return _registry()[provider]
-    except KeyError:
-        raise ValueError(f"Unknown SMS provider: {provider!r}") from None
-
-
-def make_client(provider: str, **settings) -> Client:
-    """The client for ``provider`` configured with the gateway's ``settings``."""
-    return client_class(provider)(**settings)

@@ -185,3 +185,13 @@ def mask(e164: str) -> str:
     else:
         keep = 0
     return head + "*" * (len(rest) - keep) + rest[len(rest) - keep :]
+
+
+#: Anything in a text that may be a phone number: six digits or more, with or without ``+``.
+_NUMBER_IN_TEXT = re.compile(r"\+?\d{6,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with every phone number in it masked (:func:`mask`): providers' error texts quote
+    the number, and they are shown to staff and logged."""
+    return _NUMBER_IN_TEXT.sub(lambda match: mask(match.group()), text)

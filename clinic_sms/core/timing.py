@@ -255,3 +255,12 @@ def plan(
     if due_at >= expire_at:
         return None
     return Plan(due_at, expire_at)
+
+
+def from_unix(value) -> datetime | None:
+    """A UNIX timestamp (number or numeric text) as an aware UTC datetime; None if absent or bad.
+    Providers give their report and reply times so."""
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

@@ -7,7 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from .. import access
 from ..core import gateway as gw
-from ..core import phone
+from ..core import phone, providers
 
 _logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class ClinicSmsGateway(models.Model):
             if not gateway.id or not isinstance(gateway.id, int) or not gateway.provider:
                 gateway.dlr_url = gateway.inbound_url = False
                 continue
-            client = gw.make_client(gateway.provider, timeout=1)
+            client = providers.make_client(gateway.provider, timeout=1)
             try:
                 gateway.dlr_url = (
                     client.webhook_url("dlr", gateway._webhook_base("dlr"))
@@ -135,14 +135,14 @@ class ClinicSmsGateway(models.Model):
     @api.depends("provider")
     def _compute_capabilities(self):
         for gateway in self:
-            client = gw.client_class(gateway.provider) if gateway.provider else gw.Client
+            client = providers.client_class(gateway.provider) if gateway.provider else providers.Client
             gateway.can_poll = client.can_poll
             gateway.receives_inbound = client.receives_inbound
 
     @api.depends("provider")
     def _compute_simulated(self):
         for gateway in self:
-            gateway.simulated = bool(gateway.provider) and gw.client_class(gateway.provider).simulated
+            gateway.simulated = bool(gateway.provider) and providers.client_class(gateway.provider).simulated
 
     def _compute_message_count(self):
         counts = dict(
@@ -161,7 +161,7 @@ class ClinicSmsGateway(models.Model):
         """The core client for this gateway, with its credentials and webhook URLs."""
         self.ensure_one()
         gateway = self.sudo()
-        return gw.make_client(
+        return providers.make_client(
             gateway.provider,
             api_url=gateway.api_url or "",
             username=gateway.username or "",
@@ -255,56 +255,69 @@ class ClinicSmsGateway(models.Model):
         administrators, on their companies' and the shared gateways."""
         self.ensure_one()
         self._clinic_sms_check_admin()
+        number = self._clinic_sms_test_number()
+        return self._clinic_sms_send_test(
+            number, self.env._("Test SMS from %s", self.env.company.name), self.name
+        )
+
+    @api.model
+    def _clinic_sms_test_number(self):
+        """The current user's own number (E.164), which test SMS go to; a UserError without one."""
         user_partner = self.env.user.partner_id
         check = phone.check(user_partner.sms_number or user_partner.phone, user_partner._clinic_sms_region())
         if check.state != "valid":
             raise UserError(
                 self.env._("Your own contact has no valid mobile number to send a test to: %s", check.message)
             )
+        return check.e164
+
+    def _clinic_sms_send_test(self, number, body, title):
+        """Hand ``body`` to this gateway for ``number`` at once and say what happened, as a
+        notification titled ``title``: nothing is logged and no credits are used. The send-test
+        buttons of the gateway and of the composer both come here."""
+        self.ensure_one()
         result = self._clinic_sms_send(
             [
                 gw.Outgoing(
                     # unique: SMSAPI refuses a second message with the same reference (check_idx)
                     ref=f"test-{secrets.token_hex(6)}",
-                    number=check.e164,
-                    body=self.env._("Test SMS from %s", self.env.company.name),
+                    number=number,
+                    body=body,
+                    sender=self.sender or "",
                 )
             ]
         )[0]
+        masked = phone.mask(number)
         if result.status in (gw.SENT, gw.DELIVERED) and not self.simulated:
             # The setup checklist asks for a real gateway that took a test SMS.
             self.sudo().test_sms_at = fields.Datetime.now()
         if result.status == gw.DELIVERED and self.simulated:
-            message, kind = (
+            text, kind = (
                 self.env._(
                     "Simulated: the test gateway sends nothing, so no SMS went to %s. Set up a real "
                     "gateway to reach patients.",
-                    phone.mask(check.e164),
+                    masked,
                 ),
                 "warning",
             )
         elif result.status == gw.DELIVERED:
-            message, kind = (
-                self.env._("The test SMS to %s was delivered.", phone.mask(check.e164)),
-                "success",
-            )
+            text, kind = self.env._("The test SMS to %s was delivered.", masked), "success"
         elif result.status == gw.SENT:
-            message, kind = (
+            text, kind = (
                 self.env._(
-                    "The gateway accepted the test SMS to %s. It should arrive within a minute.",
-                    phone.mask(check.e164),
+                    "The gateway accepted the test SMS to %s. It should arrive within a minute.", masked
                 ),
                 "success",
             )
         elif result.status == gw.TEMPORARY:
-            message, kind = (
-                self.env._("The gateway could not take the SMS for now: %s", result.error),
+            text, kind = (
+                self.env._("The gateway could not take the test SMS for now: %s", result.error),
                 "warning",
             )
         else:
-            message, kind = self.env._("The gateway refused the test SMS: %s", result.error), "danger"
+            text, kind = self.env._("The gateway refused the test SMS: %s", result.error), "danger"
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": self.name, "message": message, "type": kind, "sticky": False},
+            "params": {"title": title, "message": text, "type": kind, "sticky": False},
         }

@@ -51,7 +51,7 @@ class ClinicSmsMessage(models.Model):
         ondelete="cascade",
         help="Empty only for a reply from a number no contact has, or a message to such a number.",
     )
-    number = fields.Char(readonly=True, help="Filled when the message is dispatched.")
+    number = fields.Char(readonly=True, index="trigram", help="Filled when the message is dispatched.")
     body = fields.Text(
         "Text", help="Filled in when the message is dispatched, from the template's current text."
     )
@@ -142,6 +142,11 @@ class ClinicSmsMessage(models.Model):
     )
     _inbound_number_idx = models.Index("(gateway_id, number, due_at) WHERE kind = 'inbound'")
     _dispatch_idx = models.Index("(state, due_at) WHERE state IN ('scheduled', 'queued')")
+    # the SMS log in its order (_order), and its Problems filter (views/clinic_sms_message_views.xml)
+    _log_order_idx = models.Index("(due_at DESC, id DESC)")
+    _log_problems_idx = models.Index(
+        "(due_at DESC, id DESC) INCLUDE (company_id) WHERE state IN ('failed', 'skipped', 'expired')"
+    )
     _expire_idx = models.Index("(expire_at) WHERE state IN ('scheduled', 'queued')")
 
     @api.depends("kind", "partner_id", "due_at")

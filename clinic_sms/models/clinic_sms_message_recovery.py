@@ -11,7 +11,7 @@ from collections import defaultdict
 from odoo import models
 
 from ..core import gateway as gw
-from ..core import segments
+from ..core import providers, segments
 from .clinic_sms_message_dispatch import Outbound
 
 _logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class ClinicSmsMessageRecovery(models.AbstractModel):
             elif (
                 gateway.active
                 and item.number
-                and gw.client_class(gateway.provider).idempotent_resend
+                and providers.client_class(gateway.provider).idempotent_resend
                 and not (message.expire_at and message.expire_at <= now)
             ):
                 resend[gateway].append(item)

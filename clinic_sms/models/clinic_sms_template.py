@@ -1,3 +1,5 @@
+from markupsafe import Markup, escape
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -30,13 +32,19 @@ class ClinicSmsTemplate(models.Model):
     )
 
     def _compute_placeholder_help(self):
-        rows = "".join(
-            f"<tr><td><code>{{{name}}}</code></td><td>{self.env._(label)}</td></tr>"
-            for name, label in placeholders.CATALOGUE.items()
-        )
-        html = f'<table class="table table-sm o_clinic_sms_placeholders">{rows}</table>'
+        html = self._clinic_sms_placeholder_help()
         for template in self:
             template.placeholder_help = html
+
+    @api.model
+    def _clinic_sms_placeholder_help(self):
+        """The placeholder catalogue as a table, in the user's language: the help of the template
+        form and of the composer."""
+        rows = "".join(
+            f"<tr><td><code>{{{name}}}</code></td><td>{escape(self.env._(label))}</td></tr>"
+            for name, label in placeholders.CATALOGUE.items()
+        )
+        return Markup(f'<table class="table table-sm o_clinic_sms_placeholders">{rows}</table>')
 
     @api.depends("body")
     def _compute_body_parts(self):

@@ -1,3 +1,4 @@
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -5,11 +6,21 @@ from freezegun import freeze_time
 
 from odoo import api
 from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import TransactionCase, new_test_user
 
 #: A Monday; Copenhagen is UTC+1 then.
 NOW = datetime(2027, 1, 11, 10, 0)
+STAFF_GROUPS = "base.group_user,clinic_sms.group_clinic_sms_user"
+MANAGER_GROUPS = "base.group_user,clinic_sms.group_clinic_sms_manager"
+
+
+def queued_messages(env, partners, body="Hi", **values):
+    """One queued manual message for each of ``partners`` (records; a partner may come twice)."""
+    return env["clinic.sms.message"].create(
+        [{"kind": "manual", "partner_id": p.id, "body": body, "state": "queued", **values} for p in partners]
+    )
 
 
 class ClinicSmsCase(TransactionCase):
@@ -61,6 +72,14 @@ class ClinicSmsCase(TransactionCase):
         )
         cls.type_treatment = cls.env["calendar.event.type"].create({"name": "Treatment"})
         cls.type_checkup = cls.env["calendar.event.type"].create({"name": "Check-up"})
+
+    @classmethod
+    def add_users(cls):
+        """``cls.staff`` (a Clinic SMS user), ``cls.employee`` (an internal user without Clinic SMS)
+        and ``cls.admin`` (a Clinic SMS manager)."""
+        cls.staff = new_test_user(cls.env, login="clinic_sms_staff", groups=STAFF_GROUPS)
+        cls.employee = new_test_user(cls.env, login="clinic_sms_employee", groups="base.group_user")
+        cls.admin = new_test_user(cls.env, login="clinic_sms_admin", groups=MANAGER_GROUPS)
 
     def setUp(self):
         super().setUp()
@@ -136,7 +155,7 @@ def commit_test_gateway(case):
     return gateway_id
 
 
-class FlakyClient(gw.TestClient):
+class FlakyClient(TestClient):
     """Fails temporarily for the first ``failures`` calls, then behaves like the test gateway."""
 
     def __init__(self, failures):
@@ -155,3 +174,68 @@ def flaky_gateway(case, failures):
     client = FlakyClient(failures)
     case.patch(ClinicSmsGateway, "_clinic_sms_client", lambda self: client)
     yield client
+
+
+# --- two real connections --------------------------------------------------------------------------
+# Tests of two dispatchers at once work on rows committed by a connection of their own (the test's
+# transaction would hide them from the dispatchers), and delete them again afterwards.
+
+
+def queue_committed(env, partners, body, now):
+    """One queued manual message per patient, due a minute before ``now`` (committed with ``env``'s
+    connection)."""
+    return queued_messages(
+        env,
+        partners,
+        body,
+        due_at=now - timedelta(minutes=1),
+        expire_at=now + timedelta(hours=24),
+        company_id=env.company.id,
+    )
+
+
+def delete_committed(registry, message_ids, partner_ids, credit_ids=()):
+    """Remove what :func:`queue_committed` and the dispatchers committed."""
+    with registry.cursor() as cr:
+        cr.execute(
+            "DELETE FROM clinic_sms_credit WHERE message_id = ANY(%s) OR id = ANY(%s)",
+            [message_ids, list(credit_ids)],
+        )
+        cr.execute("DELETE FROM clinic_sms_message WHERE id = ANY(%s)", [message_ids])
+        cr.execute("DELETE FROM clinic_sms_credit_state")  # the month and warnings it committed
+        cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partner_ids])
+
+
+def run_dispatchers(registry, batch_size, count=2):
+    """``count`` dispatch runs started at once, each on a connection of its own and committing each
+    batch (as the cron); the errors they raised."""
+    barrier = threading.Barrier(count, timeout=30)
+    errors = []
+
+    def run():
+        try:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                barrier.wait()
+                env["clinic.sms.message"].with_context(clinic_sms_autocommit=True)._cron_dispatch(
+                    batch_size=batch_size
+                )
+        except Exception as error:  # reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
+def committed_states(registry, message_ids):
+    """``{(state, reason): count}`` of the messages as committed."""
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT state, reason, count(*) FROM clinic_sms_message WHERE id = ANY(%s) GROUP BY 1, 2",
+            [message_ids],
+        )
+        return {(state, reason): count for state, reason, count in cr.fetchall()}

@@ -1,5 +1,5 @@
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from odoo import api, fields
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
@@ -8,7 +8,15 @@ from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 
-from .common import ClinicSmsCase, commit_test_gateway
+from .common import (
+    ClinicSmsCase,
+    commit_test_gateway,
+    committed_states,
+    delete_committed,
+    queue_committed,
+    queued_messages,
+    run_dispatchers,
+)
 
 
 class TestCredits(ClinicSmsCase, CronMixinCase):
@@ -36,17 +44,7 @@ class TestCredits(ClinicSmsCase, CronMixinCase):
         )
 
     def send(self, count=1, body="Hej", partner=None):
-        messages = self.env["clinic.sms.message"].create(
-            [
-                {
-                    "kind": "manual",
-                    "partner_id": (partner or self.patient).id,
-                    "body": body,
-                    "state": "queued",
-                }
-                for _ in range(count)
-            ]
-        )
+        messages = queued_messages(self.env, [partner or self.patient] * count, body)
         with self.capture_triggers("clinic_sms.ir_cron_clinic_sms_credits") as triggers:
             self.dispatch()
         if triggers.records:
@@ -282,38 +280,17 @@ class TestCreditsConcurrency(TransactionCase):
             partners = env["res.partner"].create(
                 [{"name": f"Credit {i}", "phone": f"+45 30 2{i // 10} {i % 10:02d} 44"} for i in range(60)]
             )
-            now = fields.Datetime.now()
-            messages = env["clinic.sms.message"].create(
-                [
-                    {
-                        "kind": "manual",
-                        "partner_id": p.id,
-                        "body": "Hej",
-                        "state": "queued",
-                        "due_at": now - timedelta(minutes=1),
-                        "expire_at": now + timedelta(hours=24),
-                        "company_id": company_id,
-                    }
-                    for p in partners
-                ]
-            )
+            messages = queue_committed(env, partners, "Hej", fields.Datetime.now())
             ids, partner_ids, topup_id = messages.ids, partners.ids, topup.id
 
         def cleanup():
+            delete_committed(registry, ids, partner_ids, [topup_id])
             with registry.cursor() as cr:
-                cr.execute(
-                    "DELETE FROM clinic_sms_credit WHERE message_id = ANY(%s) OR id = %s", [ids, topup_id]
-                )
-                cr.execute("DELETE FROM clinic_sms_message WHERE id = ANY(%s)", [ids])
-                cr.execute("DELETE FROM clinic_sms_credit_state")  # the month and warnings it committed
-                cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partner_ids])
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
                 values = {k: v for k, v in saved.items() if k != "id"}
                 env["res.company"].browse(company_id).write(values)
 
         self.addCleanup(cleanup)
-        barrier = threading.Barrier(2, timeout=30)
-        errors = []
         original = ClinicSmsGateway._clinic_sms_send
 
         def slow_send(gateway, outgoing):
@@ -321,30 +298,10 @@ class TestCreditsConcurrency(TransactionCase):
             return original(gateway, outgoing)
 
         self.patch(ClinicSmsGateway, "_clinic_sms_send", slow_send)
-
-        def run():
-            try:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, api.SUPERUSER_ID, {})
-                    barrier.wait()
-                    env["clinic.sms.message"].with_context(clinic_sms_autocommit=True)._cron_dispatch(
-                        batch_size=4
-                    )
-            except Exception as error:  # reported below
-                errors.append(error)
-
-        threads = [threading.Thread(target=run) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        errors = run_dispatchers(registry, batch_size=4)
         self.assertFalse(errors)
+        states = committed_states(registry, ids)
         with registry.cursor() as cr:
-            cr.execute(
-                "SELECT state, reason, count(*) FROM clinic_sms_message WHERE id = ANY(%s) GROUP BY 1, 2",
-                [ids],
-            )
-            states = {(state, reason): count for state, reason, count in cr.fetchall()}
             cr.execute(
                 "SELECT COALESCE(SUM(amount), 0) FROM clinic_sms_credit WHERE company_id = %s", [company_id]
             )

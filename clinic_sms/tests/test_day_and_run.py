@@ -21,10 +21,7 @@ class TestPractitionerDay(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.staff = new_test_user(
-            cls.env, login="clinic_sms_day_staff", groups="base.group_user,clinic_sms.group_clinic_sms_user"
-        )
-        cls.employee = new_test_user(cls.env, login="clinic_sms_day_employee", groups="base.group_user")
+        cls.add_users()
         cls.notice_template = cls.env.ref("clinic_sms.template_notice_delay")
         # Booked once for the class (each test rolls back to here), at the tests' frozen NOW.
         with freeze_time(NOW):
@@ -142,10 +139,7 @@ class TestReminderRun(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.staff = new_test_user(
-            cls.env, login="clinic_sms_run_staff", groups="base.group_user,clinic_sms.group_clinic_sms_user"
-        )
-        cls.employee = new_test_user(cls.env, login="clinic_sms_run_employee", groups="base.group_user")
+        cls.add_users()
         dk = cls.env.ref("base.dk").id
         Partner = cls.env["res.partner"]
         cls.opted_out = Partner.create(

@@ -5,7 +5,16 @@ from odoo import api
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import tagged
 
-from .common import NOW, ClinicSmsCase, commit_test_gateway, flaky_gateway
+from .common import (
+    NOW,
+    ClinicSmsCase,
+    commit_test_gateway,
+    committed_states,
+    delete_committed,
+    flaky_gateway,
+    queue_committed,
+    run_dispatchers,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -266,33 +275,11 @@ class TestConcurrentDispatch(ClinicSmsCase):
                     for i in range(60)
                 ]
             )
-            messages = env["clinic.sms.message"].create(
-                [
-                    {
-                        "kind": "manual",
-                        "partner_id": p.id,
-                        "body": "Concurrent test",
-                        "state": "queued",
-                        "due_at": NOW - timedelta(minutes=1),
-                        "expire_at": NOW + timedelta(hours=24),
-                        "company_id": env.company.id,
-                    }
-                    for p in partners
-                ]
-            )
+            messages = queue_committed(env, partners, "Concurrent test", NOW)
             ids, partner_ids = messages.ids, partners.ids
-
-        def cleanup():
-            with registry.cursor() as cr:
-                cr.execute("DELETE FROM clinic_sms_credit WHERE message_id = ANY(%s)", [ids])
-                cr.execute("DELETE FROM clinic_sms_message WHERE id = ANY(%s)", [ids])
-                cr.execute("DELETE FROM clinic_sms_credit_state")  # the month and warnings it committed
-                cr.execute("DELETE FROM res_partner WHERE id = ANY(%s)", [partner_ids])
-
-        self.addCleanup(cleanup)
+        self.addCleanup(delete_committed, registry, ids, partner_ids)
         handed = []
         lock = threading.Lock()
-        barrier = threading.Barrier(2, timeout=30)
         original = ClinicSmsGateway._clinic_sms_send
 
         def slow_send(gateway, outgoing):
@@ -301,28 +288,7 @@ class TestConcurrentDispatch(ClinicSmsCase):
             return original(gateway, outgoing)
 
         self.patch(ClinicSmsGateway, "_clinic_sms_send", slow_send)
-        errors = []
-
-        def run():
-            try:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, api.SUPERUSER_ID, {})
-                    barrier.wait()
-                    env["clinic.sms.message"].with_context(clinic_sms_autocommit=True)._cron_dispatch(
-                        batch_size=7
-                    )
-            except Exception as error:
-                errors.append(error)
-
-        threads = [threading.Thread(target=run) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        errors = run_dispatchers(registry, batch_size=7)
         self.assertFalse(errors)
         self.assertEqual(sorted(handed), sorted(str(i) for i in ids), "each message handed over exactly once")
-        with registry.cursor() as cr:
-            cr.execute(
-                "SELECT state, count(*) FROM clinic_sms_message WHERE id = ANY(%s) GROUP BY state", [ids]
-            )
-            self.assertEqual(dict(cr.fetchall()), {"delivered": 60})
+        self.assertEqual(committed_states(registry, ids), {("delivered", None): 60})

@@ -10,10 +10,10 @@ from pathlib import Path
 from odoo import fields
 from odoo.addons.clinic_sms.core import phone
 
-from .common import NOW, ClinicSmsCase
+from .common import NOW, ClinicSmsCase, queued_messages
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gateway_emulator import Emulator  # tools/ is not a package
+from emulator import Emulator  # tools/ is on the path, not a package
 
 TOTAL = 1000
 
@@ -47,18 +47,8 @@ class TestFaults(ClinicSmsCase):
         return gateway
 
     def queue(self, patients):
-        return self.env["clinic.sms.message"].create(
-            [
-                {
-                    "kind": "manual",
-                    "partner_id": p.id,
-                    "body": "Husk din tid i morgen",
-                    "state": "queued",
-                    "due_at": NOW,
-                    "expire_at": NOW + timedelta(hours=24),
-                }
-                for p in patients
-            ]
+        return queued_messages(
+            self.env, patients, "Husk din tid i morgen", due_at=NOW, expire_at=NOW + timedelta(hours=24)
         )
 
     def run_until_done(self, messages, batch_size, rounds=40):

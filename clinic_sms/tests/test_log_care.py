@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import NOW, ClinicSmsCase
 
@@ -13,15 +13,7 @@ class TestLogCare(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.staff = new_test_user(
-            cls.env, login="clinic_sms_care_staff", groups="base.group_user,clinic_sms.group_clinic_sms_user"
-        )
-        cls.employee = new_test_user(cls.env, login="clinic_sms_care_employee", groups="base.group_user")
-        cls.admin = new_test_user(
-            cls.env,
-            login="clinic_sms_care_admin",
-            groups="base.group_user,clinic_sms.group_clinic_sms_manager",
-        )
+        cls.add_users()
 
     # ------------------------------------------------------------------ helpers
 

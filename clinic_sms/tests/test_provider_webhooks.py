@@ -1,5 +1,5 @@
 """Each real provider, end to end over HTTP on 127.0.0.1: the clinic sends through the gateway
-emulator (tools/gateway_emulator.py), which calls the Odoo webhooks back as the provider would."""
+emulator (tools/emulator/), which calls the Odoo webhooks back as the provider would."""
 
 import sys
 from pathlib import Path
@@ -8,10 +8,10 @@ import requests
 
 from odoo.tests import HttpCase, tagged
 
-from .common import NOW, ClinicSmsCase
+from .common import NOW, ClinicSmsCase, queued_messages
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gateway_emulator import Emulator, sign_gatewayapi  # tools/ is not a package
+from emulator import Emulator, sign_gatewayapi  # tools/ is on the path, not a package
 
 JWT_SECRET = "jwt-secret-of-the-webhook"
 TWILIO_SID = "AC" + "1" * 32
@@ -71,14 +71,7 @@ class ProviderWebhooks(ClinicSmsCase):
         return response
 
     def sent_message(self, partner=None):
-        message = self.env["clinic.sms.message"].create(
-            {
-                "kind": "manual",
-                "partner_id": (partner or self.patient).id,
-                "body": "Hej æøå",
-                "state": "queued",
-            }
-        )
+        message = queued_messages(self.env, [partner or self.patient], "Hej æøå")
         self.dispatch()
         self.assertEqual((message.state, message.gateway_id), ("sent", self.provider_gateway), message.error)
         accepted = self.emu.find(self.provider, message.provider_ref)

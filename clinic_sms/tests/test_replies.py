@@ -2,7 +2,7 @@ from datetime import datetime
 
 from odoo.addons.clinic_sms.core import gateway as gw
 
-from .common import ClinicSmsCase
+from .common import ClinicSmsCase, queued_messages
 
 
 class TestReplies(ClinicSmsCase):
@@ -151,9 +151,7 @@ class TestReplies(ClinicSmsCase):
         self.receive("STOP", number="+4551234567")
         self.assertTrue(self.env["phone.blacklist"].search([("number", "=", "+4551234567")]))
         partner = self.env["res.partner"].create({"name": "New", "sms_number": "+45 51 23 45 67"})
-        message = self.env["clinic.sms.message"].create(
-            {"kind": "manual", "partner_id": partner.id, "body": "Hi", "state": "queued"}
-        )
+        message = queued_messages(self.env, partner)
         self.dispatch()
         self.assertEqual((message.state, message.reason), ("skipped", "opted_out"))
 

@@ -1,12 +1,13 @@
 from datetime import datetime, timezone
 
 from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 
-from .common import ClinicSmsCase
+from .common import ClinicSmsCase, queued_messages
 
 
-class AcceptingClient(gw.TestClient):
+class AcceptingClient(TestClient):
     """A provider that takes messages and reports later; it can be asked about them."""
 
     can_poll = True
@@ -32,9 +33,7 @@ class TestReports(ClinicSmsCase):
         self.patch(ClinicSmsGateway, "_compute_capabilities", _pollable)
 
     def sent_message(self, partner=None):
-        message = self.env["clinic.sms.message"].create(
-            {"kind": "manual", "partner_id": (partner or self.patient).id, "body": "Hi", "state": "queued"}
-        )
+        message = queued_messages(self.env, [partner or self.patient])
         self.dispatch()
         self.assertEqual(message.state, "sent")
         return message

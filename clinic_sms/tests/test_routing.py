@@ -3,12 +3,13 @@ from datetime import timedelta
 import psycopg2
 
 from odoo.addons.clinic_sms.core import gateway as gw
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 
-from .common import NOW, ClinicSmsCase
+from .common import NOW, ClinicSmsCase, queued_messages
 
 
-class ScriptedClient(gw.TestClient):
+class ScriptedClient(TestClient):
     """Answers every message with ``status`` (or like the test gateway when None) and records it."""
 
     def __init__(self, status=None, retry_after=None, raises=None):
@@ -52,9 +53,7 @@ class TestRouting(ClinicSmsCase):
         self.patch(ClinicSmsGateway, "_clinic_sms_client", client_for)
 
     def notice(self, partner):
-        return self.env["clinic.sms.message"].create(
-            {"kind": "manual", "partner_id": partner.id, "body": "Hello", "due_at": NOW, "state": "queued"}
-        )
+        return queued_messages(self.env, partner, "Hello", due_at=NOW)
 
     def test_prefix_routes_polish_numbers_to_their_gateway(self):
         pl, dk = self.notice(self.patient_pl), self.notice(self.patient)

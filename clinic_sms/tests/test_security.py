@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import NOW, ClinicSmsCase
 
@@ -11,13 +11,7 @@ class TestSecurity(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.staff = new_test_user(
-            cls.env, login="clinic_sms_staff", groups="base.group_user,clinic_sms.group_clinic_sms_user"
-        )
-        cls.employee = new_test_user(cls.env, login="clinic_sms_employee", groups="base.group_user")
-        cls.admin = new_test_user(
-            cls.env, login="clinic_sms_admin", groups="base.group_user,clinic_sms.group_clinic_sms_manager"
-        )
+        cls.add_users()
 
     def test_staff_reads_log_but_not_configuration(self):
         event = self.make_event(NOW + timedelta(days=2))

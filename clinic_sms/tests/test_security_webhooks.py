@@ -11,8 +11,8 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from odoo.addons.clinic_sms.core import gateway as gw
-from odoo.addons.clinic_sms.core import twilio
+from odoo.addons.clinic_sms.core.providers import twilio
+from odoo.addons.clinic_sms.core.providers.test import TestClient
 from odoo.tests import HttpCase, tagged
 
 from .common import ClinicSmsCase
@@ -350,7 +350,7 @@ class TestWebhooksNever500(WebhookCase):
         def broken(client, request):
             raise KeyError(f"{request.body.decode()} from +4520123456")
 
-        self.patch(gw.TestClient, "parse_inbound", broken)
+        self.patch(TestClient, "parse_inbound", broken)
         before = self.fingerprint()
         body = json.dumps({"from": "+4520123456", "text": "private words"}).encode()
         with self.assertLogs("odoo.addons.clinic_sms.controllers.main", "WARNING") as logs:

@@ -1,18 +1,16 @@
 """The SMS composer: one text to a contact, a group of contacts, or the patients of an appointment."""
 
-import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import access
 from ..constants import to_aware, to_naive
-from ..core import gateway as gw
-from ..core import phone, placeholders, segments, timing
+from ..core import placeholders, segments, timing
 from ..core.exceptions import TemplateError
 
 #: Placeholders that need an appointment; without one they would be sent empty.
@@ -123,11 +121,7 @@ class ClinicSmsComposer(models.TransientModel):
                 wizard.body = wizard.template_id.body
 
     def _compute_placeholder_help(self):
-        rows = "".join(
-            f"<tr><td><code>{{{name}}}</code></td><td>{escape(self.env._(label))}</td></tr>"
-            for name, label in placeholders.CATALOGUE.items()
-        )
-        html = Markup(f'<table class="table table-sm o_clinic_sms_placeholders">{rows}</table>')
+        html = self.env["clinic.sms.template"]._clinic_sms_placeholder_help()
         for wizard in self:
             wizard.placeholder_help = html
 
@@ -414,50 +408,8 @@ class ClinicSmsComposer(models.TransientModel):
         self._check_text()
         if not self.preview_body:
             raise UserError(self.env._("There is no text to test: none of the recipients can receive SMS."))
-        user_partner = self.env.user.partner_id
-        check = phone.check(user_partner.sms_number or user_partner.phone, user_partner._clinic_sms_region())
-        if check.state != "valid":
-            raise UserError(
-                self.env._("Your own contact has no valid mobile number to send a test to: %s", check.message)
-            )
-        gateways = self.company_id._clinic_sms_gateways_for(check.e164)
-        gateway = gateways[:1]
+        number = self.env["clinic.sms.gateway"]._clinic_sms_test_number()
+        gateway = self.company_id._clinic_sms_gateways_for(number)[:1]
         if not gateway:
             raise UserError(self.env._("No SMS gateway of %s sends to your number.", self.company_id.name))
-        result = gateway._clinic_sms_send(
-            [
-                gw.Outgoing(
-                    ref=f"test-{secrets.token_hex(6)}",
-                    number=check.e164,
-                    body=self.preview_body,
-                    sender=gateway.sender or "",
-                )
-            ]
-        )[0]
-        masked = phone.mask(check.e164)
-        if result.status == gw.DELIVERED and gateway.simulated:
-            text, kind = (
-                self.env._("Simulated: the test gateway sends nothing, so no SMS went to %s.", masked),
-                "warning",
-            )
-        elif result.status == gw.DELIVERED:
-            text, kind = self.env._("The test SMS to %s was delivered.", masked), "success"
-        elif result.status == gw.SENT:
-            text, kind = (
-                self.env._(
-                    "The gateway accepted the test SMS to %s. It should arrive within a minute.", masked
-                ),
-                "success",
-            )
-        elif result.status == gw.TEMPORARY:
-            text, kind = (
-                self.env._("The gateway could not take the test SMS for now: %s", result.error),
-                "warning",
-            )
-        else:
-            text, kind = self.env._("The gateway refused the test SMS: %s", result.error), "danger"
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"title": self.env._("Test SMS"), "message": text, "type": kind, "sticky": False},
-        }
+        return gateway._clinic_sms_send_test(number, self.preview_body, self.env._("Test SMS"))

@@ -37,38 +37,22 @@ text in the URL, which web servers write to their access logs.
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .gateway import (
-    PERMANENT,
-    R_GATEWAY_ERROR,
-    R_REJECTED,
-    R_UNDELIVERABLE,
-    SENT,
-    TEMPORARY,
-    HttpClient,
-    Inbound,
-    Malformed,
-    Outgoing,
-    Reply,
-    Report,
-    Request,
-    Result,
-)
-from .segments import is_gsm7
-
-_logger = logging.getLogger(__name__)
+from .. import gateway as gw
+from ..segments import is_gsm7
+from ..timing import from_unix
+from .base import HttpClient
 
 #: Kannel's delivery report types (the dlr-url's ``%d``) → (report state, reason).
 DLR_STATES = {
     1: ("delivered", ""),
-    2: ("failed", R_UNDELIVERABLE),
+    2: ("failed", gw.R_UNDELIVERABLE),
     4: ("buffered", ""),
     8: ("sent", ""),
-    16: ("failed", R_REJECTED),
+    16: ("failed", gw.R_REJECTED),
 }
 #: Ask for every report type (1 + 2 + 4 + 8 + 16).
 DLR_MASK = 31
@@ -95,7 +79,7 @@ def _time(value: str | None) -> datetime | None:
     value = (value or "").strip()
     try:
         if value.isdigit():
-            return datetime.fromtimestamp(int(value), timezone.utc)
+            return from_unix(value)
         return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
     except (ValueError, OverflowError, OSError):
         return None
@@ -108,6 +92,11 @@ def _decode(body: bytes, charset: str) -> str:
         return body.decode(charset, errors="replace")
     except (LookupError, ValueError):  # unknown name, "rot13", "idna", "undefined"
         return body.decode("utf-8", errors="replace")
+
+
+def _not_routable(response) -> bool:
+    """bearerbox has no SMSC for the number: a 403 that says nothing about the credentials."""
+    return response.status_code == 403 and "not routable" in _detail(response).lower()
 
 
 def _detail(response) -> str:
@@ -132,7 +121,7 @@ class KannelClient(HttpClient):
             return ""
         return _join(_escape(_join(self.dlr_url, "ref=" + quote(ref, safe=""))), "status=%d&ts=%T")
 
-    def headers_for(self, message: Outgoing) -> dict[str, bytes]:
+    def headers_for(self, message: gw.Outgoing) -> dict[str, bytes]:
         headers = {
             "Content-Type": "text/plain; charset=UTF-8",
             "X-Kannel-Username": self.username,
@@ -151,31 +140,24 @@ class KannelClient(HttpClient):
         # Bytes, so a non-Latin-1 sender or password is sent as UTF-8 instead of raising.
         return {name: value.encode("utf-8") for name, value in headers.items()}
 
-    def send(self, messages: list[Outgoing]) -> list[Result]:
+    def _send_request(self, message: gw.Outgoing) -> tuple[str, str, dict]:
         url = f"{self.api_url}/cgi-bin/sendsms"
-        results = []
-        for message in messages:
-            try:
-                response = self.request(
-                    "POST", url, data=message.body.encode("utf-8"), headers=self.headers_for(message)
-                )
-            except self._requests.RequestException as error:
-                result = self.transport_failure(message.ref, error)
-            else:
-                result = self._result(message.ref, response)
-            _logger.debug("kannel: message %s: %s %s", message.ref, result.status, result.reason)
-            results.append(result)
-        return results
+        return "POST", url, {"data": message.body.encode("utf-8"), "headers": self.headers_for(message)}
 
-    def _result(self, ref: str, response) -> Result:
+    def http_failure(self, ref: str, response) -> gw.Result | None:
+        if _not_routable(response):
+            return None  # a 403 that is no credentials problem: refused for good (see _result)
+        return super().http_failure(ref, response)
+
+    def _result(self, ref: str, response) -> gw.Result:
         status, detail = response.status_code, _detail(response)
         answer = detail.lower()
         if 200 <= status < 300:  # smsbox answers 202 only when bearerbox took the message
-            return Result(ref, SENT, provider_ref=ref)
-        if status == 403 and "not routable" in answer:
+            return gw.Result(ref, gw.SENT, provider_ref=ref)
+        if _not_routable(response):
             # bearerbox has no SMSC for this number and says "Do not try again".
-            return Result(
-                ref, PERMANENT, reason=R_REJECTED, error=f"Kannel cannot route the message ({detail})."
+            return gw.Result(
+                ref, gw.PERMANENT, reason=gw.R_REJECTED, error=f"Kannel cannot route the message ({detail})."
             )
         failure = self.http_failure(ref, response)  # 403 "Authorization failed", 429, 5xx
         if failure:
@@ -183,20 +165,20 @@ class KannelClient(HttpClient):
         if status == 404 or "sender missing" in answer:
             # A wrong URL or a missing sender fails every message: the administrator fixes the
             # gateway and the waiting messages go out, instead of all failing for good.
-            return Result(
+            return gw.Result(
                 ref,
-                TEMPORARY,
-                reason=R_GATEWAY_ERROR,
+                gw.TEMPORARY,
+                reason=gw.R_GATEWAY_ERROR,
                 error=f"Kannel is misconfigured ({detail}).",
             )
         if 400 <= status < 500:
-            return Result(
+            return gw.Result(
                 ref,
-                PERMANENT,
-                reason=R_REJECTED,
+                gw.PERMANENT,
+                reason=gw.R_REJECTED,
                 error=f"Kannel refused the message ({detail}).",
             )
-        return Result(ref, TEMPORARY, reason=R_GATEWAY_ERROR, error=f"Kannel answered {detail}.")
+        return gw.Result(ref, gw.TEMPORARY, reason=gw.R_GATEWAY_ERROR, error=f"Kannel answered {detail}.")
 
     # --- callbacks -----------------------------------------------------------------------------
 
@@ -214,22 +196,22 @@ class KannelClient(HttpClient):
         then appear in the URL, hence in access logs)."""
         return _join(_escape(url), INBOUND_QUERY)
 
-    def parse_report(self, request: Request) -> list[Report]:
+    def parse_report(self, request: gw.Request) -> list[gw.Report]:
         params = request.params()
         ref = (params.get("ref") or "").strip()
         status = (params.get("status") or "").strip()
         if not ref:
-            raise Malformed("A Kannel delivery report needs 'ref'.")
+            raise gw.Malformed("A Kannel delivery report needs 'ref'.")
         if status not in {str(code) for code in DLR_STATES}:  # "²".isdigit(), yet int("²") fails
-            raise Malformed(f"Unknown Kannel delivery report type {status[:20]!r}.")
+            raise gw.Malformed(f"Unknown Kannel delivery report type {status[:20]!r}.")
         state, reason = DLR_STATES[int(status)]
         error = ""
         if state == "failed":
-            what = "could not be delivered" if reason == R_UNDELIVERABLE else "was rejected by the SMSC"
+            what = "could not be delivered" if reason == gw.R_UNDELIVERABLE else "was rejected by the SMSC"
             error = f"Kannel reports that the message {what} (type {status})."
-        return [Report(ref, state, ref=ref, at=_time(params.get("ts")), reason=reason, error=error)]
+        return [gw.Report(ref, state, ref=ref, at=_time(params.get("ts")), reason=reason, error=error)]
 
-    def parse_inbound(self, request: Request) -> list[Inbound]:
+    def parse_inbound(self, request: gw.Request) -> list[gw.Inbound]:
         params = request.params()
         if "from" in params:  # get-url with INBOUND_QUERY
             number, text, to = params["from"], params.get("text"), params.get("to", "")
@@ -242,11 +224,13 @@ class KannelClient(HttpClient):
             charset = _CHARSET.search(request.header("content-type"))
             text = _decode(request.body, charset.group(1) if charset else "utf-8")
         else:
-            raise Malformed("A Kannel reply needs 'from' (get-url) or X-Kannel-From (post-url, send-sender).")
+            raise gw.Malformed(
+                "A Kannel reply needs 'from' (get-url) or X-Kannel-From (post-url, send-sender)."
+            )
         number = (number or "").strip()
         if not number or text is None:
-            raise Malformed("A Kannel reply needs the sender's number and the text.")
-        return [Inbound(number=number, body=text, provider_ref=ref.strip(), to=to.strip(), at=at)]
+            raise gw.Malformed("A Kannel reply needs the sender's number and the text.")
+        return [gw.Inbound(number=number, body=text, provider_ref=ref.strip(), to=to.strip(), at=at)]
 
     @staticmethod
     def _ucs2_text(url: str, text: str | None) -> str | None:
@@ -260,6 +244,9 @@ class KannelClient(HttpClient):
         except UnicodeError:
             return text
 
-    def reply(self, kind: str) -> Reply:
+    def reply(self, kind: str) -> gw.Reply:
         # An empty 200: with max-messages = 0 smsbox sends no SMS back, whatever the body says.
-        return Reply(status=200, body="")
+        return gw.Reply(status=200, body="")
+
+
+CLIENT = KannelClient

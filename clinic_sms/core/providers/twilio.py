@@ -25,34 +25,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
-import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from . import phone
-from .gateway import (
-    PERMANENT,
-    R_GATEWAY_ERROR,
-    R_INVALID,
-    R_REJECTED,
-    R_THROTTLED,
-    R_UNDELIVERABLE,
-    SENT,
-    TEMPORARY,
-    Forged,
-    HttpClient,
-    Inbound,
-    Malformed,
-    Outgoing,
-    Reply,
-    Report,
-    Request,
-    Result,
-)
-
-_logger = logging.getLogger(__name__)
+from .. import gateway as gw
+from ..phone import redact
+from .base import HttpClient, json_of
 
 #: Twilio message status → report state.
 STATES = {
@@ -68,19 +47,19 @@ STATES = {
     "canceled": "failed",
 }
 # "undelivered": the network gave up; "failed"/"canceled": Twilio never sent it.
-_FAILURE_REASONS = {"undelivered": R_UNDELIVERABLE}
+_FAILURE_REASONS = {"undelivered": gw.R_UNDELIVERABLE}
 
 #: Send errors that mean the number cannot take SMS.
 _INVALID_NUMBER = {21211, 21217, 21401, 21407, 21612, 21614}
 _UNSUBSCRIBED = 21610
 #: Delivery error codes worth a sentence for staff (twilio.com/docs/api/errors).
 _DELIVERY_ERRORS = {
-    "30003": (R_UNDELIVERABLE, "the handset is switched off or out of reach"),
-    "30004": (R_REJECTED, "the message was blocked"),
-    "30005": (R_INVALID, "the number is unknown or no longer exists"),
-    "30006": (R_INVALID, "the number is a landline or the carrier cannot be reached"),
-    "30007": (R_REJECTED, "the carrier filtered the message"),
-    "30008": (R_UNDELIVERABLE, "unknown error"),
+    "30003": (gw.R_UNDELIVERABLE, "the handset is switched off or out of reach"),
+    "30004": (gw.R_REJECTED, "the message was blocked"),
+    "30005": (gw.R_INVALID, "the number is unknown or no longer exists"),
+    "30006": (gw.R_INVALID, "the number is a landline or the carrier cannot be reached"),
+    "30007": (gw.R_REJECTED, "the carrier filtered the message"),
+    "30008": (gw.R_UNDELIVERABLE, "unknown error"),
 }
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -98,6 +77,8 @@ class TwilioClient(HttpClient):
     """``username`` is the Account SID, ``password`` the auth token (which also signs webhooks)."""
 
     provider = "twilio"
+    label = "Twilio"
+    not_found_hint = "API URL and Account SID"
     default_url = "https://api.twilio.com"
     can_poll = True
     receives_inbound = True
@@ -106,10 +87,7 @@ class TwilioClient(HttpClient):
     def _messages_url(self) -> str:
         return f"{self.api_url}/2010-04-01/Accounts/{quote(self.username, safe='')}/Messages"
 
-    def send(self, messages: list[Outgoing]) -> list[Result]:
-        return [self._send_one(m) for m in messages]
-
-    def _send_one(self, message: Outgoing) -> Result:
+    def _send_request(self, message: gw.Outgoing) -> tuple[str, str, dict]:
         data = {"To": message.number, "Body": message.body}
         sender = message.sender or self.sender
         if sender.startswith("MG") and len(sender) == 34:
@@ -122,98 +100,81 @@ class TwilioClient(HttpClient):
             data["StatusCallback"] = (
                 self.dlr_url + ("&" if "?" in self.dlr_url else "?") + urlencode({"ref": message.ref})
             )
-        try:
-            response = self.request(
-                "POST", f"{self._messages_url()}.json", data=data, auth=(self.username, self.password)
-            )
-        except self._requests.RequestException as error:
-            _logger.info("twilio: message %s not handed over: %s", message.ref, type(error).__name__)
-            return self.transport_failure(message.ref, error)
-        failure = self.http_failure(message.ref, response)
-        if failure:
-            _logger.info("twilio: message %s refused for now (HTTP %s)", message.ref, response.status_code)
-            return failure
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        return "POST", f"{self._messages_url()}.json", {"data": data, "auth": (self.username, self.password)}
+
+    def _result(self, ref: str, response) -> gw.Result:
+        answer = json_of(response)
         if response.status_code == 404:  # a wrong API URL or Account SID: fixable, so the message waits
-            return Result(
-                message.ref,
-                TEMPORARY,
-                reason=R_GATEWAY_ERROR,
-                error="Twilio answered 'not found' (HTTP 404): check the gateway's API URL and Account SID.",
-            )
+            return self.not_found(ref)
         if 400 <= response.status_code < 500:
-            return self._refusal(message.ref, response.status_code, answer)
+            return self._refusal(ref, response.status_code, answer)
         if not 200 <= response.status_code < 300 or not isinstance(answer, dict) or not answer.get("sid"):
             # We cannot tell whether Twilio took it; a retry may send it twice (Twilio has no
             # idempotency key), which is better than a reminder that never goes out.
-            _logger.warning(
-                "twilio: unreadable answer for message %s (HTTP %s)", message.ref, response.status_code
-            )
-            return Result(
-                message.ref,
-                TEMPORARY,
-                reason=R_GATEWAY_ERROR,
-                error="Twilio gave an answer that could not be read; the message will be sent again.",
-            )
-        return Result(message.ref, SENT, provider_ref=str(answer["sid"]))
+            return self.unreadable([ref], response.status_code)[0]
+        return gw.Result(ref, gw.SENT, provider_ref=str(answer["sid"]))
 
     @staticmethod
-    def _refusal(ref: str, status: int, answer) -> Result:
+    def _refusal(ref: str, status: int, answer) -> gw.Result:
         answer = answer if isinstance(answer, dict) else {}
         code = answer.get("code")
-        text = _redact(str(answer.get("message") or "no details given"))[:200].rstrip(". ")
+        text = redact(str(answer.get("message") or "no details given"))[:200].rstrip(". ")
         if code == _UNSUBSCRIBED:
-            return Result(
+            return gw.Result(
                 ref,
-                PERMANENT,
-                reason=R_REJECTED,
+                gw.PERMANENT,
+                reason=gw.R_REJECTED,
                 error="The patient replied STOP to this sender number, so Twilio will not deliver SMS to"
                 " them until they reply START (Twilio error 21610).",
             )
         if code == 21611:  # the sender's queue is full
-            return Result(
-                ref, TEMPORARY, reason=R_THROTTLED, error=f"Twilio asks to slow down: {text} (error {code})."
+            return gw.Result(
+                ref,
+                gw.TEMPORARY,
+                reason=gw.R_THROTTLED,
+                error=f"Twilio asks to slow down: {text} (error {code}).",
             )
-        reason = R_INVALID if code in _INVALID_NUMBER else R_REJECTED
+        reason = gw.R_INVALID if code in _INVALID_NUMBER else gw.R_REJECTED
         suffix = f" (error {code})" if code else f" (HTTP {status})"
-        return Result(ref, PERMANENT, reason=reason, error=f"Twilio refused the message: {text}{suffix}.")
+        return gw.Result(
+            ref, gw.PERMANENT, reason=reason, error=f"Twilio refused the message: {text}{suffix}."
+        )
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def _check_signature(self, request: Request) -> dict[str, str]:
+    def _check_signature(self, request: gw.Request) -> dict[str, str]:
         """The request's parameters once its ``X-Twilio-Signature`` checks out."""
         if not self.password:
-            raise Forged("No Twilio auth token is set for this gateway, so its requests cannot be checked.")
+            raise gw.Forged(
+                "No Twilio auth token is set for this gateway, so its requests cannot be checked."
+            )
         signature = request.header("X-Twilio-Signature").strip()
         if not signature:
-            raise Forged("The request has no X-Twilio-Signature.")
+            raise gw.Forged("The request has no X-Twilio-Signature.")
         form = dict(request.form) if request.method.upper() == "POST" else {}
         if not any(
             hmac.compare_digest(compute_signature(url, form, self.password).encode(), signature.encode())
             for url in _url_variants(request.url)
         ):
-            raise Forged("The X-Twilio-Signature does not match this gateway's auth token.")
+            raise gw.Forged("The X-Twilio-Signature does not match this gateway's auth token.")
         return request.params()
 
-    def parse_report(self, request: Request) -> list[Report]:
+    def parse_report(self, request: gw.Request) -> list[gw.Report]:
         params = self._check_signature(request)
         sid = params.get("MessageSid") or params.get("SmsSid")
         status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
         if not sid or not status:
-            raise Malformed("A Twilio status callback needs 'MessageSid' and 'MessageStatus'.")
+            raise gw.Malformed("A Twilio status callback needs 'MessageSid' and 'MessageStatus'.")
         # Twilio echoes nothing of ours: the reference comes back in the (signed) callback URL.
         return [_report(sid, status, params.get("ErrorCode") or "", ref=params.get("ref") or "")]
 
-    def parse_inbound(self, request: Request) -> list[Inbound]:
+    def parse_inbound(self, request: gw.Request) -> list[gw.Inbound]:
         params = self._check_signature(request)
         number = (params.get("From") or "").strip()
         if not number or "Body" not in params:
-            raise Malformed("A Twilio message needs 'From' and 'Body'.")
+            raise gw.Malformed("A Twilio message needs 'From' and 'Body'.")
         return [
-            Inbound(
+            gw.Inbound(
                 number=number,
                 body=params["Body"],
                 provider_ref=params.get("MessageSid") or params.get("SmsSid") or "",
@@ -221,43 +182,24 @@ class TwilioClient(HttpClient):
             )
         ]
 
-    def reply(self, kind: str) -> Reply:
+    def reply(self, kind: str) -> gw.Reply:
         if kind == "inbound":
-            return Reply(body=EMPTY_TWIML, content_type="text/xml")
-        return Reply()
+            return gw.Reply(body=EMPTY_TWIML, content_type="text/xml")
+        return gw.Reply()
 
-    def fetch_status(self, provider_refs: list[str]) -> list[Report]:
-        reports = []
-        for sid in provider_refs:
-            try:
-                response = self.request(
-                    "GET",
-                    f"{self._messages_url()}/{quote(str(sid), safe='')}.json",
-                    auth=(self.username, self.password),
-                )
-            except self._requests.RequestException as error:
-                _logger.info("twilio: status poll stopped: %s", type(error).__name__)
-                break
-            if response.status_code == 404:
-                continue
-            if response.status_code != 200:
-                _logger.info("twilio: status poll stopped (HTTP %s)", response.status_code)
-                break
-            try:
-                data = response.json()
-                when = data.get("date_updated")
-                reports.append(
-                    _report(
-                        str(data.get("sid") or sid),
-                        str(data["status"]).lower(),
-                        str(data.get("error_code") or ""),
-                        str(data.get("error_message") or ""),
-                        at=parsedate_to_datetime(when) if when else None,
-                    )
-                )
-            except (ValueError, KeyError, TypeError, AttributeError, Malformed):
-                _logger.info("twilio: unreadable status of one message")
-        return reports
+    def _status_request(self, provider_ref: str) -> tuple[str, str, dict]:
+        url = f"{self._messages_url()}/{quote(str(provider_ref), safe='')}.json"
+        return "GET", url, {"auth": (self.username, self.password)}
+
+    def _status_report(self, provider_ref: str, data) -> gw.Report | None:
+        when = data.get("date_updated")
+        return _report(
+            str(data.get("sid") or provider_ref),
+            str(data["status"]).lower(),
+            str(data.get("error_code") or ""),
+            str(data.get("error_message") or ""),
+            at=parsedate_to_datetime(when) if when else None,
+        )
 
 
 def _report(
@@ -268,14 +210,14 @@ def _report(
     *,
     ref: str = "",
     at: datetime | None = None,
-) -> Report:
+) -> gw.Report:
     state = STATES.get(status)
     if state is None:
-        raise Malformed(f"Unknown Twilio status {status[:20]!r}.")
+        raise gw.Malformed(f"Unknown Twilio status {status[:20]!r}.")
     reason = error = ""
     if state == "failed":
-        reason = _FAILURE_REASONS.get(status, R_REJECTED)
-        words = error_message and _redact(error_message)[:150]
+        reason = _FAILURE_REASONS.get(status, gw.R_REJECTED)
+        words = error_message and redact(error_message)[:150]
         if error_code in _DELIVERY_ERRORS:
             reason, words = _DELIVERY_ERRORS[error_code]
         error = (
@@ -284,7 +226,7 @@ def _report(
             + (f" (error {error_code})" if error_code else "")
             + "."
         )
-    return Report(sid, state, ref=ref, at=at, reason=reason, error=error)
+    return gw.Report(sid, state, ref=ref, at=at, reason=reason, error=error)
 
 
 def _url_variants(url: str) -> list[str]:
@@ -301,9 +243,4 @@ def _url_variants(url: str) -> list[str]:
     return [url, urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))]
 
 
-_NUMBER = re.compile(r"\+?\d{6,}")
-
-
-def _redact(text: str) -> str:
-    """``text`` with every phone number in it masked: error texts are shown to staff and logged."""
-    return _NUMBER.sub(lambda match: phone.mask(match.group()), text)
+CLIENT = TwilioClient

@@ -31,30 +31,12 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import replace
-from datetime import datetime, timezone
 from urllib.parse import quote
 
-from . import segments
-from .gateway import (
-    PERMANENT,
-    R_AUTH,
-    R_GATEWAY_ERROR,
-    R_INVALID,
-    R_REJECTED,
-    R_THROTTLED,
-    R_UNDELIVERABLE,
-    SENT,
-    TEMPORARY,
-    Forged,
-    HttpClient,
-    Inbound,
-    Malformed,
-    Outgoing,
-    Report,
-    Request,
-    Result,
-)
+from .. import gateway as gw
+from .. import segments
+from ..timing import from_unix
+from .base import HttpClient
 
 _logger = logging.getLogger(__name__)
 
@@ -73,13 +55,13 @@ STATES = {
     "DELETED": "failed",
     "SKIPPED": "failed",
 }
-_FAILURE_REASONS = {"UNDELIVERABLE": R_UNDELIVERABLE, "EXPIRED": R_UNDELIVERABLE}  # others: R_REJECTED
+_FAILURE_REASONS = {"UNDELIVERABLE": gw.R_UNDELIVERABLE, "EXPIRED": gw.R_UNDELIVERABLE}  # others: R_REJECTED
 
 # API error codes (docs/errors.rst) that need another answer than "refused for good".
 _AUTH_CODES = {"0x0210", "0x0211", "0x0212", "0x0213", "0x0223", "0x0224", "0x0225", "0x0226"}
 _TEMPORARY_CODES = {
-    "0x0214": (R_THROTTLED, "GatewayAPI has blocked this number for a while"),  # temporary blacklist
-    "0x0216": (R_GATEWAY_ERROR, "The GatewayAPI account has no credit left"),
+    "0x0214": (gw.R_THROTTLED, "GatewayAPI has blocked this number for a while"),  # temporary blacklist
+    "0x0216": (gw.R_GATEWAY_ERROR, "The GatewayAPI account has no credit left"),
 }
 # The fields a report and the signed token must agree on when both carry them.
 _SIGNED_FIELDS = ("id", "msisdn", "status", "userref", "time", "message", "receiver", "senttime")
@@ -87,45 +69,41 @@ _SIGNED_FIELDS = ("id", "msisdn", "status", "userref", "time", "message", "recei
 
 class GatewayApiClient(HttpClient):
     provider = "gatewayapi"
+    label = "GatewayAPI"
     default_url = "https://gatewayapi.com"
     can_poll = True
     receives_inbound = True
     batch_size = 500  # GatewayAPI takes a list of messages per request; 500 keeps requests small
 
-    def send(self, messages: list[Outgoing]) -> list[Result]:
+    def send(self, messages: list[gw.Outgoing]) -> list[gw.Result]:
         results = []
         for start in range(0, len(messages), self.batch_size):
             results += self._send_batch(messages[start : start + self.batch_size])
         return results
 
-    def _send_batch(self, batch: list[Outgoing]) -> list[Result]:
+    def _send_batch(self, batch: list[gw.Outgoing]) -> list[gw.Result]:
         invalid = {m.ref for m in batch if not m.number.lstrip("+").isdigit()}
         sendable = [m for m in batch if m.ref not in invalid]
         sent = iter(self._post(sendable) if sendable else [])
         return [
-            Result(m.ref, PERMANENT, reason=R_INVALID, error="The number is not in international format.")
+            gw.Result(
+                m.ref, gw.PERMANENT, reason=gw.R_INVALID, error="The number is not in international format."
+            )
             if m.ref in invalid
             else next(sent)
             for m in batch
         ]
 
-    def _post(self, batch: list[Outgoing]) -> list[Result]:
+    def _post(self, batch: list[gw.Outgoing]) -> list[gw.Result]:
         payload = [self._message(m) for m in batch]
-        try:
-            response = self.request(
-                "POST", f"{self.api_url}/rest/mtsms", json=payload, auth=(self.api_key, "")
-            )
-        except self._requests.RequestException as error:
-            _logger.info("gatewayapi: %d message(s) not handed over: %s", len(batch), type(error).__name__)
-            return [self.transport_failure(m.ref, error) for m in batch]
-        failure = self.http_failure(batch[0].ref, response)
-        if failure:
-            _logger.info(
-                "gatewayapi: %d message(s) refused for now (HTTP %s)", len(batch), response.status_code
-            )
-            return [replace(failure, ref=m.ref) for m in batch]
+        refs = [m.ref for m in batch]
+        response = self.exchange(
+            refs, "POST", f"{self.api_url}/rest/mtsms", json=payload, auth=(self.api_key, "")
+        )
+        if isinstance(response, list):
+            return response
         if response.status_code == 404:
-            return [_not_found(m.ref) for m in batch]
+            return [self.not_found(ref) for ref in refs]
         if 400 <= response.status_code < 500:
             if len(batch) > 1:
                 # GatewayAPI refuses the whole request when one message in it is bad, and a refused
@@ -140,14 +118,10 @@ class GatewayApiClient(HttpClient):
             # A 2xx we cannot read: we cannot know which messages GatewayAPI took, so all are retried
             # (temporary). If it did take them, the retry sends them twice; GatewayAPI has no
             # idempotency key to prevent that, and losing a reminder would be worse.
-            _logger.warning(
-                "gatewayapi: unreadable answer to %d message(s) (HTTP %s)", len(batch), response.status_code
-            )
-            error = "GatewayAPI gave an answer that could not be read; the message will be sent again."
-            return [Result(m.ref, TEMPORARY, reason=R_GATEWAY_ERROR, error=error) for m in batch]
-        return [Result(m.ref, SENT, provider_ref=str(i)) for m, i in zip(batch, ids, strict=True)]
+            return self.unreadable(refs, response.status_code)
+        return [gw.Result(m.ref, gw.SENT, provider_ref=str(i)) for m, i in zip(batch, ids, strict=True)]
 
-    def _message(self, message: Outgoing) -> dict:
+    def _message(self, message: gw.Outgoing) -> dict:
         item = {
             "message": message.body,
             "recipients": [{"msisdn": int(message.number.lstrip("+"))}],
@@ -177,156 +151,125 @@ class GatewayApiClient(HttpClient):
             return None
         return [str(i) for i in ids]
 
-    def _refusal(self, message: Outgoing, response) -> Result:
+    def _refusal(self, message: gw.Outgoing, response) -> gw.Result:
         code, text = _error(response)
         detail = f"GatewayAPI refused the message (HTTP {response.status_code}): {text}"
         detail += f" [{code}]." if code else "."
         if code in _AUTH_CODES:
-            return Result(message.ref, TEMPORARY, reason=R_AUTH, error=detail)
+            return gw.Result(message.ref, gw.TEMPORARY, reason=gw.R_AUTH, error=detail)
         if code in _TEMPORARY_CODES:
             reason, sentence = _TEMPORARY_CODES[code]
-            return Result(message.ref, TEMPORARY, reason=reason, error=f"{sentence}: {text} [{code}].")
+            return gw.Result(message.ref, gw.TEMPORARY, reason=reason, error=f"{sentence}: {text} [{code}].")
         lowered = text.lower()
         invalid = (
             code != "0x0215" and "invalid" in lowered and ("msisdn" in lowered or "recipient" in lowered)
         )
-        return Result(message.ref, PERMANENT, reason=R_INVALID if invalid else R_REJECTED, error=detail)
+        return gw.Result(
+            message.ref, gw.PERMANENT, reason=gw.R_INVALID if invalid else gw.R_REJECTED, error=detail
+        )
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def _signed_data(self, request: Request) -> dict:
+    def _signed_data(self, request: gw.Request) -> dict:
         """The notification, from the JWT in ``X-Gwapi-Signature`` once its signature checks out."""
         if not self.webhook_secret:
-            raise Forged(
+            raise gw.Forged(
                 "No webhook secret is set for this GatewayAPI gateway, so unsigned requests are refused."
             )
         token = request.header("X-Gwapi-Signature").strip()
         if not token:
-            raise Forged("The request has no X-Gwapi-Signature token.")
+            raise gw.Forged("The request has no X-Gwapi-Signature token.")
         parts = token.split(".")
         if len(parts) != 3:
-            raise Forged("The X-Gwapi-Signature token is not a JWT.")
+            raise gw.Forged("The X-Gwapi-Signature token is not a JWT.")
         try:
             header = json.loads(_b64url(parts[0]))
             signature = _b64url(parts[2])
             signed = f"{parts[0]}.{parts[1]}".encode("ascii")
         except (ValueError, binascii.Error, UnicodeError, RecursionError) as error:
-            raise Forged("The X-Gwapi-Signature token cannot be read.") from error
+            raise gw.Forged("The X-Gwapi-Signature token cannot be read.") from error
         # Only HS256 is accepted: a token naming another algorithm ("none") is refused outright.
         if not isinstance(header, dict) or header.get("alg") != "HS256":
-            raise Forged("The X-Gwapi-Signature token is not signed with HS256.")
+            raise gw.Forged("The X-Gwapi-Signature token is not signed with HS256.")
         expected = hmac.new(self.webhook_secret.encode("utf-8"), signed, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, signature):
-            raise Forged("The X-Gwapi-Signature token was not signed with this gateway's secret.")
+            raise gw.Forged("The X-Gwapi-Signature token was not signed with this gateway's secret.")
         try:
             claims = json.loads(_b64url(parts[1]))
         except (ValueError, binascii.Error, RecursionError) as error:
-            raise Forged("The X-Gwapi-Signature token cannot be read.") from error
+            raise gw.Forged("The X-Gwapi-Signature token cannot be read.") from error
         if not isinstance(claims, dict):
-            raise Malformed("The signed notification is not a JSON object.")
+            raise gw.Malformed("The signed notification is not a JSON object.")
         if request.body.strip():
             body = request.json()
             if not isinstance(body, dict):
-                raise Malformed("The notification is not a JSON object.")
+                raise gw.Malformed("The notification is not a JSON object.")
             for key in _SIGNED_FIELDS:
                 if key in body and key in claims and str(body[key]) != str(claims[key]):
-                    raise Forged("The request body does not match its signed token.")
+                    raise gw.Forged("The request body does not match its signed token.")
         # Replays of a genuine token are possible (it carries no expiry) but harmless: a report
         # never moves a message back, and a replayed reply is recognised by its id.
         return claims
 
-    def parse_report(self, request: Request) -> list[Report]:
+    def parse_report(self, request: gw.Request) -> list[gw.Report]:
         data = self._signed_data(request)
         status, provider_ref = data.get("status"), data.get("id")
         if not isinstance(status, str) or provider_ref in (None, ""):
-            raise Malformed("A GatewayAPI delivery report needs 'id' and 'status'.")
+            raise gw.Malformed("A GatewayAPI delivery report needs 'id' and 'status'.")
         return [self._report(str(provider_ref), status, data.get("userref"), data.get("time"), data)]
 
     @staticmethod
-    def _report(provider_ref: str, status: str, userref, when, data: dict) -> Report:
+    def _report(provider_ref: str, status: str, userref, when, data: dict) -> gw.Report:
         state = STATES.get(status.upper())
         if state is None:
-            raise Malformed(f"Unknown GatewayAPI status {status[:20]!r}.")
+            raise gw.Malformed(f"Unknown GatewayAPI status {status[:20]!r}.")
         reason = error = ""
         if state in ("failed", "expired"):
-            reason = _FAILURE_REASONS.get(status.upper(), R_REJECTED)
+            reason = _FAILURE_REASONS.get(status.upper(), gw.R_REJECTED)
             words = " ".join(str(data[k]) for k in ("error", "code") if data.get(k))
             error = f"GatewayAPI: {status.upper()}" + (f" ({words})" if words else "")
-        return Report(provider_ref, state, ref=str(userref or ""), at=_utc(when), reason=reason, error=error)
+        return gw.Report(
+            provider_ref, state, ref=str(userref or ""), at=from_unix(when), reason=reason, error=error
+        )
 
-    def parse_inbound(self, request: Request) -> list[Inbound]:
+    def parse_inbound(self, request: gw.Request) -> list[gw.Inbound]:
         data = self._signed_data(request)
         msisdn, text = data.get("msisdn"), data.get("message")
         if msisdn in (None, "") or not isinstance(text, str):
-            raise Malformed("A GatewayAPI reply needs 'msisdn' and 'message'.")
+            raise gw.Malformed("A GatewayAPI reply needs 'msisdn' and 'message'.")
         number = str(msisdn).strip()
         return [
-            Inbound(
+            gw.Inbound(
                 number=f"+{number}" if number.isdigit() else number,
                 body=text,  # with the keyword when the clinic leases one on a shared short code
                 provider_ref=str(data.get("id") or ""),
                 to=str(data.get("receiver") or ""),
-                at=_utc(data.get("senttime")),
+                at=from_unix(data.get("senttime")),
             )
         ]
 
-    def fetch_status(self, provider_refs: list[str]) -> list[Report]:
-        reports = []
-        for provider_ref in provider_refs:
-            try:
-                response = self.request(
-                    "GET",
-                    f"{self.api_url}/rest/mtsms/{quote(str(provider_ref), safe='')}",
-                    auth=(self.api_key, ""),
-                )
-            except self._requests.RequestException as error:
-                _logger.info("gatewayapi: status poll stopped: %s", type(error).__name__)
-                break
-            if response.status_code == 404:
-                continue  # not in GatewayAPI's long-term storage yet
-            if response.status_code != 200:
-                _logger.info("gatewayapi: status poll stopped (HTTP %s)", response.status_code)
-                break  # throttled, refused or down: the next poll tries again
-            try:
-                data = response.json()
-                item = data[0] if isinstance(data, list) else data
-                recipient = item["recipients"][0]
-                status = recipient.get("dsnstatus")
-                if status:
-                    reports.append(
-                        self._report(
-                            str(item.get("id") or provider_ref),
-                            status,
-                            item.get("userref"),
-                            recipient.get("dsntime"),
-                            {"error": recipient.get("dsnerror"), "code": recipient.get("dsnerrorcode")},
-                        )
-                    )
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError, Malformed):
-                _logger.info("gatewayapi: unreadable status of one message")
-        return reports
+    def _status_request(self, provider_ref: str) -> tuple[str, str, dict]:
+        # 404 until the message reached GatewayAPI's long-term storage: skipped, asked again later
+        url = f"{self.api_url}/rest/mtsms/{quote(str(provider_ref), safe='')}"
+        return "GET", url, {"auth": (self.api_key, "")}
 
-
-def _not_found(ref: str) -> Result:
-    # A wrong API URL, not a refused message: an administrator can fix it, so the message waits.
-    return Result(
-        ref,
-        TEMPORARY,
-        reason=R_GATEWAY_ERROR,
-        error="GatewayAPI answered 'not found' (HTTP 404): check the gateway's API URL.",
-    )
+    def _status_report(self, provider_ref: str, data) -> gw.Report | None:
+        item = data[0] if isinstance(data, list) else data
+        recipient = item["recipients"][0]
+        status = recipient.get("dsnstatus")
+        if not status:
+            return None
+        return self._report(
+            str(item.get("id") or provider_ref),
+            status,
+            item.get("userref"),
+            recipient.get("dsntime"),
+            {"error": recipient.get("dsnerror"), "code": recipient.get("dsnerrorcode")},
+        )
 
 
 def _b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _utc(value) -> datetime | None:
-    """A UNIX timestamp (number or numeric text) as an aware UTC datetime; None if absent or bad."""
-    try:
-        return datetime.fromtimestamp(float(value), timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 def _error(response) -> tuple[str, str]:
@@ -341,3 +284,6 @@ def _error(response) -> tuple[str, str]:
     code = str(data.get("code") or "")
     text = str(data.get("message") or "no details given").replace("%1", "…").replace("%2", "…")
     return code, text[:200].rstrip(". ")
+
+
+CLIENT = GatewayApiClient

@@ -29,42 +29,22 @@ the reply (MO) callback fields ``sms_from``, ``sms_to``, ``sms_text``, ``sms_dat
 
 from __future__ import annotations
 
-import logging
-import re
-from datetime import datetime, timezone
+from datetime import datetime
 
-from . import phone
-from .gateway import (
-    PERMANENT,
-    R_AUTH,
-    R_GATEWAY_ERROR,
-    R_INVALID,
-    R_REJECTED,
-    R_THROTTLED,
-    R_UNDELIVERABLE,
-    SENT,
-    TEMPORARY,
-    HttpClient,
-    Inbound,
-    Malformed,
-    Outgoing,
-    Reply,
-    Report,
-    Request,
-    Result,
-)
-
-_logger = logging.getLogger(__name__)
+from .. import gateway as gw
+from ..phone import redact
+from ..timing import from_unix
+from .base import HttpClient, json_of
 
 #: Status names (polling) and their numeric callback codes → (report state, reason, words for staff).
 #: UNKNOWN ("no report, it may or may not have arrived") and ACCEPTED (by the operator) stay "sent".
 STATUSES = {
-    "EXPIRED": ("402", "expired", R_UNDELIVERABLE, "The message expired before it could be delivered."),
+    "EXPIRED": ("402", "expired", gw.R_UNDELIVERABLE, "The message expired before it could be delivered."),
     "SENT": ("403", "sent", "", ""),
     "DELIVERED": ("404", "delivered", "", ""),
-    "UNDELIVERED": ("405", "failed", R_UNDELIVERABLE, "The network could not deliver the message."),
-    "FAILED": ("406", "failed", R_UNDELIVERABLE, "SMSAPI could not send the message."),
-    "REJECTED": ("407", "failed", R_REJECTED, "The network rejected the message."),
+    "UNDELIVERED": ("405", "failed", gw.R_UNDELIVERABLE, "The network could not deliver the message."),
+    "FAILED": ("406", "failed", gw.R_UNDELIVERABLE, "SMSAPI could not send the message."),
+    "REJECTED": ("407", "failed", gw.R_REJECTED, "The network rejected the message."),
     "UNKNOWN": ("408", "sent", "", ""),
     "QUEUE": ("409", "sent", "", ""),
     "ACCEPTED": ("410", "sent", "", ""),
@@ -75,16 +55,16 @@ _NOT_FOUND = ("401", "NOT_FOUND")  # "wrong id or the report expired": says noth
 # Error codes that are not "refused for good": credentials and IP filter (an administrator fixes
 # them), account credit, SMSAPI's own failures and its rate limits.
 _ERRORS = {
-    101: (R_AUTH, "SMSAPI refused the access token"),
-    102: (R_AUTH, "SMSAPI refused the user name or password"),
-    105: (R_AUTH, "SMSAPI refused this server's IP address"),
-    103: (R_GATEWAY_ERROR, "The SMSAPI account has no points left"),
-    52: (R_THROTTLED, "SMSAPI refuses more messages to this number for now"),
-    200: (R_GATEWAY_ERROR, "SMSAPI could not take the message"),
-    201: (R_GATEWAY_ERROR, "SMSAPI failed"),
-    202: (R_THROTTLED, "SMSAPI asks to slow down"),
-    203: (R_THROTTLED, "SMSAPI asks to slow down"),
-    999: (R_GATEWAY_ERROR, "SMSAPI failed"),
+    101: (gw.R_AUTH, "SMSAPI refused the access token"),
+    102: (gw.R_AUTH, "SMSAPI refused the user name or password"),
+    105: (gw.R_AUTH, "SMSAPI refused this server's IP address"),
+    103: (gw.R_GATEWAY_ERROR, "The SMSAPI account has no points left"),
+    52: (gw.R_THROTTLED, "SMSAPI refuses more messages to this number for now"),
+    200: (gw.R_GATEWAY_ERROR, "SMSAPI could not take the message"),
+    201: (gw.R_GATEWAY_ERROR, "SMSAPI failed"),
+    202: (gw.R_THROTTLED, "SMSAPI asks to slow down"),
+    203: (gw.R_THROTTLED, "SMSAPI asks to slow down"),
+    999: (gw.R_GATEWAY_ERROR, "SMSAPI failed"),
 }
 _NO_VALID_NUMBER = 13
 _DUPLICATE_IDX = 53  # check_idx: a message with this idx was already accepted
@@ -92,6 +72,7 @@ _DUPLICATE_IDX = 53  # check_idx: a message with this idx was already accepted
 
 class SmsApiClient(HttpClient):
     provider = "smsapi"
+    label = "SMSAPI"
     default_url = "https://api.smsapi.pl"
     can_poll = True
     receives_inbound = True
@@ -102,10 +83,7 @@ class SmsApiClient(HttpClient):
         super().__init__(**settings)
         self.session.headers["Authorization"] = f"Bearer {self.api_key}"
 
-    def send(self, messages: list[Outgoing]) -> list[Result]:
-        return [self._send_one(m) for m in messages]
-
-    def _send_one(self, message: Outgoing) -> Result:
+    def _send_request(self, message: gw.Outgoing) -> tuple[str, str, dict]:
         data = {
             "to": message.number.lstrip("+"),
             "message": message.body,
@@ -119,33 +97,19 @@ class SmsApiClient(HttpClient):
             data["from"] = sender
         if self.dlr_url:
             data["notify_url"] = self.dlr_url
-        try:
-            response = self.request("POST", f"{self.api_url}/sms.do", data=data)
-        except self._requests.RequestException as error:
-            _logger.info("smsapi: message %s not handed over: %s", message.ref, type(error).__name__)
-            return self.transport_failure(message.ref, error)
-        failure = self.http_failure(message.ref, response)
-        if failure:
-            _logger.info("smsapi: message %s refused for now (HTTP %s)", message.ref, response.status_code)
-            return failure
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        return "POST", f"{self.api_url}/sms.do", {"data": data}
+
+    def _result(self, ref: str, response) -> gw.Result:
+        answer = json_of(response)
         if isinstance(answer, dict) and answer.get("error") not in (None, "", 0, "0"):
-            return self._refusal(message.ref, answer)
-        if response.status_code == 404:  # a wrong API URL: an administrator can fix it, so the message waits
-            return Result(
-                message.ref,
-                TEMPORARY,
-                reason=R_GATEWAY_ERROR,
-                error="SMSAPI answered 'not found' (HTTP 404): check the gateway's API URL.",
-            )
+            return self._refusal(ref, answer)
+        if response.status_code == 404:
+            return self.not_found(ref)
         if 400 <= response.status_code < 500:
-            return Result(
-                message.ref,
-                PERMANENT,
-                reason=R_REJECTED,
+            return gw.Result(
+                ref,
+                gw.PERMANENT,
+                reason=gw.R_REJECTED,
                 error=f"SMSAPI refused the message (HTTP {response.status_code}).",
             )
         entries = (
@@ -159,49 +123,41 @@ class SmsApiClient(HttpClient):
         ):
             # Unlike other providers a retry is safe here: if SMSAPI did take the message, the retry
             # carries the same idx and is refused with error 53, which we read as "sent".
-            _logger.warning(
-                "smsapi: unreadable answer for message %s (HTTP %s)", message.ref, response.status_code
-            )
-            return Result(
-                message.ref,
-                TEMPORARY,
-                reason=R_GATEWAY_ERROR,
-                error="SMSAPI gave an answer that could not be read; the message will be tried again.",
-            )
-        return Result(message.ref, SENT, provider_ref=str(entries[0]["id"]))
+            return self.unreadable([ref], response.status_code, again="tried again")[0]
+        return gw.Result(ref, gw.SENT, provider_ref=str(entries[0]["id"]))
 
     @staticmethod
-    def _refusal(ref: str, answer: dict) -> Result:
+    def _refusal(ref: str, answer: dict) -> gw.Result:
         try:
             code = int(answer.get("error"))
         except (TypeError, ValueError):
             code = None
-        text = _redact(str(answer.get("message") or "no details given"))[:200].rstrip(". ")
+        text = redact(str(answer.get("message") or "no details given"))[:200].rstrip(". ")
         if code == _DUPLICATE_IDX:
             # Our earlier attempt reached SMSAPI although its answer got lost: the message is on its
             # way, and its delivery report will find it by idx (= our reference).
-            return Result(
-                ref, SENT, error="SMSAPI had already accepted this message; it was not sent a second time."
+            return gw.Result(
+                ref, gw.SENT, error="SMSAPI had already accepted this message; it was not sent a second time."
             )
         if code in _ERRORS:
             reason, sentence = _ERRORS[code]
-            return Result(ref, TEMPORARY, reason=reason, error=f"{sentence}: {text} (error {code}).")
-        reason = R_INVALID if code == _NO_VALID_NUMBER else R_REJECTED
-        return Result(
+            return gw.Result(ref, gw.TEMPORARY, reason=reason, error=f"{sentence}: {text} (error {code}).")
+        reason = gw.R_INVALID if code == _NO_VALID_NUMBER else gw.R_REJECTED
+        return gw.Result(
             ref,
-            PERMANENT,
+            gw.PERMANENT,
             reason=reason,
             error=f"SMSAPI refused the message: {text} (error {answer.get('error')}).",
         )
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def parse_report(self, request: Request) -> list[Report]:
+    def parse_report(self, request: gw.Request) -> list[gw.Report]:
         params = request.params()
         ids = _split(params.get("MsgId"))
         statuses = _split(params.get("status"))
         if not ids or len(statuses) != len(ids):
-            raise Malformed("An SMSAPI report needs as many 'MsgId' as 'status' values.")
+            raise gw.Malformed("An SMSAPI report needs as many 'MsgId' as 'status' values.")
         idxs = _split(params.get("idx"))
         dates = _split(params.get("donedate"))
         reports = []
@@ -209,82 +165,53 @@ class SmsApiClient(HttpClient):
             if status.upper() in _NOT_FOUND:
                 continue
             ref = idxs[i] if len(idxs) == len(ids) else ""
-            at = _utc(dates[i]) if len(dates) == len(ids) else None
+            at = from_unix(dates[i]) if len(dates) == len(ids) else None
             reports.append(_report(provider_ref, status, ref, at))
         return reports
 
-    def parse_inbound(self, request: Request) -> list[Inbound]:
+    def parse_inbound(self, request: gw.Request) -> list[gw.Inbound]:
         params = request.params()
         number, text = (params.get("sms_from") or "").strip(), params.get("sms_text")
         if not number or text is None:
-            raise Malformed("An SMSAPI reply needs 'sms_from' and 'sms_text'.")
+            raise gw.Malformed("An SMSAPI reply needs 'sms_from' and 'sms_text'.")
         return [
-            Inbound(
+            gw.Inbound(
                 number=f"+{number}" if number.isdigit() else number,
                 body=text,
                 provider_ref=params.get("MsgId") or "",
                 to=params.get("sms_to") or "",
-                at=_utc(params.get("sms_date")),
+                at=from_unix(params.get("sms_date")),
             )
         ]
 
-    def reply(self, kind: str) -> Reply:
-        return Reply(body="OK")  # SMSAPI calls back again until it reads "OK"
+    def reply(self, kind: str) -> gw.Reply:
+        return gw.Reply(body="OK")  # SMSAPI calls back again until it reads "OK"
 
-    def fetch_status(self, provider_refs: list[str]) -> list[Report]:
-        reports = []
-        for provider_ref in provider_refs:
-            try:
-                response = self.request(
-                    "GET", f"{self.api_url}/sms.do", params={"status": provider_ref, "format": "json"}
-                )
-            except self._requests.RequestException as error:
-                _logger.info("smsapi: status poll stopped: %s", type(error).__name__)
-                break
-            if response.status_code != 200:
-                _logger.info("smsapi: status poll stopped (HTTP %s)", response.status_code)
-                break
-            try:
-                data = response.json()
-                item = data["list"][0] if "list" in data else data
-                if item.get("error") or str(item.get("status", "")).upper() in _NOT_FOUND:
-                    continue
-                reports.append(
-                    _report(
-                        str(item.get("id") or provider_ref),
-                        str(item["status"]),
-                        str(item.get("idx") or ""),
-                        None,
-                    )
-                )
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError, Malformed):
-                _logger.info("smsapi: unreadable status of one message")
-        return reports
+    status_404_unknown = False  # an unknown id is answered 200 with an error; 404 is a wrong URL
+
+    def _status_request(self, provider_ref: str) -> tuple[str, str, dict]:
+        return "GET", f"{self.api_url}/sms.do", {"params": {"status": provider_ref, "format": "json"}}
+
+    def _status_report(self, provider_ref: str, data) -> gw.Report | None:
+        item = data["list"][0] if "list" in data else data
+        if item.get("error") or str(item.get("status", "")).upper() in _NOT_FOUND:
+            return None
+        return _report(
+            str(item.get("id") or provider_ref), str(item["status"]), str(item.get("idx") or ""), None
+        )
 
 
-def _report(provider_ref: str, status: str, ref: str, at: datetime | None) -> Report:
+def _report(provider_ref: str, status: str, ref: str, at: datetime | None) -> gw.Report:
     name = _BY_CODE.get(status, status.upper())
     if name not in STATUSES:
-        raise Malformed(f"Unknown SMSAPI status {status[:20]!r}.")
+        raise gw.Malformed(f"Unknown SMSAPI status {status[:20]!r}.")
     _code, state, reason, words = STATUSES[name]
     error = f"SMSAPI: {name}. {words}" if words else ""
-    return Report(provider_ref, state, ref=ref, at=at, reason=reason, error=error)
+    return gw.Report(provider_ref, state, ref=ref, at=at, reason=reason, error=error)
 
 
 def _split(value) -> list[str]:
     return [part.strip() for part in str(value).split(",")] if value not in (None, "") else []
 
 
-def _utc(value) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(float(value), timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-_NUMBER = re.compile(r"\+?\d{6,}")
-
-
-def _redact(text: str) -> str:
-    """``text`` with every phone number in it masked: error texts are shown to staff and logged."""
-    return _NUMBER.sub(lambda match: phone.mask(match.group()), text)
+CLIENT = SmsApiClient
