@@ -55,8 +55,8 @@ def test_a_resend_after_a_lost_answer_duplicates_exactly_where_the_client_says_i
 
 
 def test_only_smsapi_claims_idempotent_resends():
-    providers = ("test", "gatewayapi", "smsapi", "twilio", "kannel")
-    assert [p for p in providers if providers.client_class(p).idempotent_resend] == ["smsapi"]
+    names = ("test", "gatewayapi", "smsapi", "twilio", "kannel")
+    assert [p for p in names if providers.client_class(p).idempotent_resend] == ["smsapi"]
 
 
 def test_a_stalled_answer_ends_when_the_emulator_stops():
