@@ -218,4 +218,20 @@ def http(clinic, n, r):
 
 #: The sections, in the order they are printed (sections 2 and 3 print together). A new scenario
 #: adds its section here, after its results (e.g. "6. Synchronize all").
-SECTIONS = (planning, dispatch, idle, http)
+def synchronize(clinic, n, r):
+    sync = r.get("sync")
+    if not sync:
+        return
+    log(
+        f"6. Synchronize all: {sync['appointments']:,} future appointments with nothing planned, then"
+        " once more (idempotent)"
+    )
+    rows = [
+        [label, fmt_s(run["seconds"]), f"{run['checked']:,}", f"{run['created']:,}", f"{run['queries']:,}"]
+        for label, run in zip(("first run", "again"), sync["runs"], strict=True)
+    ]
+    log(table(rows, ["", "total", "appointments", "reminders planned", "queries"]))
+    log(f"   target: at most {t.TARGET_SYNC_SECONDS:.0f} s for the first run")
+
+
+SECTIONS = (planning, dispatch, idle, http, synchronize)

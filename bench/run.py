@@ -52,6 +52,12 @@ def parse_args(argv=None):
         help="messages for the HTTP run without a batch API (Twilio, one request each), at most N;"
         " 0: all N (default 2000)",
     )
+    parser.add_argument(
+        "--sync-appointments",
+        type=int,
+        default=100000,
+        help="future appointments for the *Synchronize all* run (default 100000; 0: skip it)",
+    )
     parser.add_argument("--db", default="clinic_bench", help="database (dropped and created again)")
     parser.add_argument("--keep-db", action="store_true", help="reuse the database when it exists")
     parser.add_argument("--no-check", action="store_true", help="only report, never fail")

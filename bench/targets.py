@@ -20,6 +20,9 @@ TARGET_IDLE_QUERIES = 5
 #: 5. messages per second through real HTTP with GatewayAPI's batch API: at least
 TARGET_HTTP_BATCH_RATE = 1000.0
 
+#: 6. *Synchronize all* of 100,000 future appointments (every reminder missing): at most (s)
+TARGET_SYNC_SECONDS = 15.0
+
 # --- make bench-scale ----------------------------------------------------------------------------
 #: time per message dispatching the larger backlog / the smaller one: at most
 TARGET_SCALE_PER_MESSAGE_RATIO = 1.2
@@ -111,6 +114,23 @@ def checks(r, n):
             f" ratio {batch_rate / single_rate:.2f})",
         )
     )
+    sync = r.get("sync")
+    if sync:
+        first, again = sync["runs"]
+        out.append(
+            (
+                f"Synchronize all of {sync['appointments']:,} appointments",
+                first["seconds"] <= TARGET_SYNC_SECONDS and first["created"] == sync["appointments"],
+                f"{first['seconds']:.1f} s, {first['created']:,} reminders planned",
+            )
+        )
+        out.append(
+            (
+                "Synchronize all again is idempotent",
+                again["created"] == 0 and again["seconds"] <= TARGET_SYNC_SECONDS,
+                f"{again['seconds']:.1f} s, {again['created']:,} created",
+            )
+        )
     return out
 
 

@@ -3,12 +3,11 @@
 A scenario is a function ``run(clinic)`` that works on the bench's database through ``clinic``
 (:class:`bench.clinic.Clinic`) and leaves its figures in ``clinic.results`` for the report.
 
-Adding a scenario (the next one: "synchronize all", *Synchronize all* for a company on N
-appointments): its module here, its line in :data:`STEPS`, its section in ``report.SECTIONS`` and its
+Adding a scenario: its module here, its line in :data:`STEPS`, its section in ``report.SECTIONS`` and its
 targets and checks in ``targets.py``.
 """
 
-from . import dispatch, http_dispatch, idle, odoo_reference, planning
+from . import dispatch, http_dispatch, idle, odoo_reference, planning, synchronize_all
 
 #: ``(label, function)`` in the order they run; each logs "<label>: done in … s".
 STEPS = (
@@ -18,5 +17,5 @@ STEPS = (
     ("dispatch", dispatch.run),
     ("nothing due", idle.run),
     ("dispatch through HTTP", http_dispatch.run),
-    # ("synchronize all", synchronize_all.run),  <- the next scenario goes here
+    ("synchronize all", synchronize_all.run),
 )

@@ -227,7 +227,7 @@ class ResCompany(models.Model):
             self.filtered(lambda c: not c.clinic_sms_enabled) if vals.get("clinic_sms_enabled") else None
         )
         result = super().write(vals)
-        if switched_on:
+        if switched_on and not self.env.context.get("clinic_sms_no_plan"):
             # Switching Clinic SMS on again plans what is missing for future appointments.
             self.env["clinic.sms.planner"]._synchronize(switched_on)
         if "clinic_sms_monthly_allowance" in vals and self.ids:
