@@ -30,6 +30,8 @@ the dispatcher saw them), and after every step the machine checks the rules of D
 5,000 random ones and prints a falsifying sequence as a script of the machine's steps.
 """
 
+import contextlib
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -87,6 +89,8 @@ WEEKS = {
     "before_winter_time": datetime(2027, 10, 29, 9, 0),
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_logger = logging.getLogger(__name__)
 
 
 def examples():
@@ -207,11 +211,8 @@ class ClinicMachine(RuleBasedStateMachine):
     def quietly(self, action):
         """Run a wizard's action as the web client would: a refusal (UserError) rolls back what it
         did and changes nothing."""
-        try:
-            with self.env.cr.savepoint():
-                action()
-        except UserError:
-            pass
+        with contextlib.suppress(UserError), self.env.cr.savepoint():
+            action()
 
     def at_send_time(self, outgoing):
         """What the rules need to know about ``outgoing`` as it is handed to the gateway."""
@@ -686,8 +687,9 @@ class TestStatefulRuleBook(ClinicSmsCase):
             ),
         )
         tenth = max(len(self.durations) // 10, 1)
-        print(
-            "clinic_sms stateful: seconds per example, first and last tenth: %.2f %.2f"
-            % (sum(self.durations[:tenth]) / tenth, sum(self.durations[-tenth:]) / tenth),
+        _logger.info(
+            "clinic_sms stateful: seconds per example, first and last tenth: %.2f %.2f %s",
+            sum(self.durations[:tenth]) / tenth,
+            sum(self.durations[-tenth:]) / tenth,
             dict(sorted(self.stats.items())),
         )
