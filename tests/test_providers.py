@@ -108,7 +108,9 @@ def test_make_client_builds_each_provider(provider, cls, url, batch):
 def test_only_the_test_provider_is_simulated():
     """The test provider pretends to send: its messages are marked simulated, every real one's not."""
     assert providers.client_class("test").simulated
-    assert not [p for p in ("gatewayapi", "smsapi", "twilio", "kannel") if providers.client_class(p).simulated]
+    assert not [
+        p for p in ("gatewayapi", "smsapi", "twilio", "kannel") if providers.client_class(p).simulated
+    ]
 
 
 # --- sending --------------------------------------------------------------------------------------
