@@ -59,7 +59,7 @@ registry.category("web_tour.tours").add("clinic_sms_settings_tour", {
         },
         {
             content: "The gateway's answer, in plain words",
-            trigger: ".o_notification:contains(was delivered)",
+            trigger: ".o_notification:contains(no SMS went to)",
         },
     ],
 });
