@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -59,3 +59,26 @@ def test_crossing_warns_once_per_crossing():
     refilled = credits.crossing(128, "50,30,0", lower.warned)
     assert (refilled.warned, refilled.new, refilled.changed) == ("", (), True)  # re-armed
     assert credits.crossing(49, "", "").warned == ""
+
+
+def test_the_price_of_a_day_is_the_latest_valid_on_or_before_it():
+    prices = [(date(2027, 5, 1), 1.10), (date(2027, 1, 1), 0.99)]  # in any order
+    assert credits.price_on(prices, date(2026, 12, 31)) is None
+    assert credits.price_on(prices, date(2027, 1, 1)) == 0.99
+    assert credits.price_on(prices, date(2027, 4, 30)) == 0.99
+    assert credits.price_on(prices, date(2027, 5, 1)) == 1.10
+    assert credits.price_on([], date(2027, 5, 1)) is None
+
+
+def test_the_day_of_a_line_is_the_clinics():
+    assert credits.local_day(datetime(2027, 4, 30, 22, 30), "Europe/Copenhagen") == date(2027, 5, 1)
+    assert credits.local_day(datetime(2027, 4, 30, 21, 59), "Europe/Copenhagen") == date(2027, 4, 30)
+    assert credits.local_day(datetime(2027, 4, 30, 22, 30), "") == date(2027, 4, 30)
+
+
+def test_credits_used_are_valued_at_the_price_of_their_day():
+    prices = [(date(2027, 4, 1), 0.5), (date(2027, 5, 1), 0.75)]
+    used = {date(2027, 3, 31): 4.0, date(2027, 4, 30): 10.0, date(2027, 5, 1): -2.0 + 6.0}
+    amount, unpriced = credits.value_of_use(used, prices)
+    assert amount == pytest.approx(10 * 0.5 + 4 * 0.75)
+    assert unpriced == 4.0, "credits used before the first price have no amount"

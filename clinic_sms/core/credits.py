@@ -6,9 +6,9 @@ Plain values only: ``now`` is a naive UTC datetime (Odoo's), time zones are IANA
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 
@@ -36,6 +36,39 @@ def month_of(now: datetime, tz: str) -> tuple[str, datetime]:
     local = now.replace(tzinfo=timezone.utc).astimezone(zone)
     start = datetime(local.year, local.month, 1, tzinfo=zone)
     return f"{local.year:04d}-{local.month:02d}", start.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_day(when: datetime, tz: str) -> date:
+    """The day ``when`` (naive UTC) falls on at the clinic."""
+    return when.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz or "UTC")).date()
+
+
+def price_on(prices: Iterable[tuple[date, float]], day: date) -> float | None:
+    """The price per credit that applies on ``day`` (a clinic-time date): of ``prices`` ((valid
+    from, price per credit) pairs), the one valid from the latest day on or before ``day``; None
+    before the first one."""
+    best = None
+    for valid_from, price in prices:
+        if valid_from <= day and (best is None or valid_from > best[0]):
+            best = (valid_from, price)
+    return best[1] if best else None
+
+
+def value_of_use(
+    used_by_day: Mapping[date, float], prices: Iterable[tuple[date, float]]
+) -> tuple[float, float]:
+    """What credits used cost in money: ``used_by_day`` {clinic-time day: credits used that day}
+    times the price per credit of each day. Answers (the amount, the credits used on days without
+    a price, which have none)."""
+    prices = list(prices)
+    amount = unpriced = 0.0
+    for day, used in used_by_day.items():
+        price = price_on(prices, day)
+        if price is None:
+            unpriced += used
+        else:
+            amount += used * price
+    return amount, round(unpriced, 2)
 
 
 def parse_thresholds(text: str, strict: bool = False) -> list[float]:

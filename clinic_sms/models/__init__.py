@@ -16,6 +16,7 @@ from . import (
     clinic_sms_audit_mixin,
     clinic_sms_credit,
     clinic_sms_credit_price,
+    clinic_sms_credit_rate,
     clinic_sms_credit_state,
     clinic_sms_eligibility,
     clinic_sms_gateway,

@@ -67,7 +67,18 @@ class ClinicSmsCredit(models.Model):
     period = fields.Char(
         readonly=True, help="The month (YYYY-MM, clinic time) an allowance was granted for or lapsed in."
     )
-    price = fields.Monetary(readonly=True, help="What a purchased pack cost.")
+    credit_price = fields.Float(
+        "Price per credit",
+        digits=(16, 4),
+        readonly=True,
+        help="The price per credit that applied on the day of the purchase (SMS credits > Prices per "
+        "credit), in the company's currency.",
+    )
+    price = fields.Monetary(
+        readonly=True,
+        help="What a purchased pack cost: its credits times the price per credit, unless another "
+        "figure was entered when it was bought.",
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
     message_id = fields.Many2one("clinic.sms.message", index="btree_not_null", ondelete="set null")
     # Copied from the message when the line is written (not related fields: those would be
@@ -93,7 +104,21 @@ class ClinicSmsCredit(models.Model):
         for vals in vals_list:
             if vals.get("kind", "adjustment") == "adjustment" and not vals.get("note"):
                 raise UserError(self.env._("A manual adjustment of credits needs a reason."))
+            if vals.get("kind") == "purchase" and "credit_price" not in vals:
+                self._price_purchase(vals)
         return super().create(vals_list)
+
+    def _price_purchase(self, vals):
+        """A purchase records the price per credit that applies on its date, and costs its credits
+        times that price unless its price was given."""
+        company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+        when = fields.Datetime.to_datetime(vals.get("date")) or fields.Datetime.now()
+        price = self.env["clinic.sms.credit.rate"]._price_at(company, when)
+        if price is None:
+            return
+        vals["credit_price"] = price
+        if not vals.get("price"):
+            vals["price"] = (vals.get("amount") or 0.0) * price
 
     def write(self, vals):
         if set(vals) - {"note", "message_id"}:

@@ -3,8 +3,11 @@ import csv
 import io
 from datetime import datetime
 
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import ClinicSmsCase
 
@@ -23,6 +26,8 @@ class TestCreditUi(ClinicSmsCase):
                 "clinic_sms_tz": "Europe/Copenhagen",
                 "clinic_sms_credit_check": False,
                 "clinic_sms_credit_thresholds": "50,30,0",
+                "currency_id": cls.env.ref("base.DKK").id,
+                "vat": "DK12345674",
             }
         )
         companies = [(6, 0, [cls.env.company.id, cls.clinic.id])]
@@ -52,6 +57,15 @@ class TestCreditUi(ClinicSmsCase):
             self.env["clinic.sms.credit"]
             .sudo()
             .create({"company_id": self.clinic.id, "kind": kind, "amount": amount, "date": when, **values})
+        )
+
+    def rate(self, valid_from, price):
+        """A price per credit, entered by the clinic's administrator."""
+        return (
+            self.env["clinic.sms.credit.rate"]
+            .with_user(self.manager)
+            .with_company(self.clinic)
+            .create({"company_id": self.clinic.id, "valid_from": valid_from, "price": price})
         )
 
     def purchase(self, user=None, **values):
@@ -100,6 +114,45 @@ class TestCreditUi(ClinicSmsCase):
         self.assertEqual(action["tag"], "display_notification")
         self.assertIn("500", action["params"]["message"])
         self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
+
+    def test_a_purchase_records_the_price_per_credit_of_its_day(self):
+        self.rate("2027-01-01", 0.45)
+        self.rate("2027-05-01", 0.5)
+        self.move_to(datetime(2027, 4, 30, 21, 30))  # 23:30 on 30 April in Copenhagen
+        form = Form(self.env["clinic.sms.credit.purchase"].with_user(self.manager).with_company(self.clinic))
+        form.pack = "1000"
+        self.assertEqual((form.credit_price, form.price), (0.45, 450.0), "the wizard offers the pack's price")
+        form.pack = "500"
+        self.assertEqual(form.price, 225.0)
+        form.save().action_confirm()
+        self.move_to(datetime(2027, 4, 30, 22, 30))  # 00:30 on 1 May in Copenhagen: the new price
+        self.purchase(pack="100", note="INV-8")
+        self.purchase(pack="100", price=42.0)  # the invoice said otherwise
+        self.line("purchase", 200, datetime(2027, 3, 1, 9, 0))  # written in the ledger's own form
+        lines = self.ledger([("kind", "=", "purchase")]).sorted("id")
+        self.assertEqual(
+            [(line.amount, line.credit_price, line.price) for line in lines],
+            [(500.0, 0.45, 225.0), (100.0, 0.5, 50.0), (100.0, 0.5, 42.0), (200.0, 0.45, 90.0)],
+        )
+        # Before the first price, a purchase has none (and the price typed in, if any).
+        self.line("purchase", 100, datetime(2026, 12, 31, 9, 0), price=30.0)
+        first = self.ledger([("kind", "=", "purchase")]).sorted("id")[-1]
+        self.assertEqual((first.credit_price, first.price), (0.0, 30.0))
+
+    def test_prices_per_credit_are_never_negative_and_one_a_day(self):
+        self.rate("2027-01-01", 0.45)
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
+            self.rate("2027-01-01", 0.5)
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
+            self.rate("2027-02-01", -0.1)
+        other = self.env["res.company"].create({"name": "Aarhus Physio"})
+        self.env["clinic.sms.credit.rate"].create(
+            {"company_id": other.id, "valid_from": "2027-01-01", "price": 0.6}
+        )
+        with self.assertRaises(AccessError):
+            self.env["clinic.sms.credit.rate"].with_user(self.staff).search([])
+        seen = self.env["clinic.sms.credit.rate"].with_user(self.manager).with_company(self.clinic).search([])
+        self.assertEqual(seen.mapped("price"), [0.45], "another clinic's prices are not seen")
 
     def test_purchase_respects_unticking_and_custom_sizes(self):
         self.purchase(pack="other", custom_size=250, switch_check_on=False)
@@ -201,14 +254,73 @@ class TestCreditUi(ClinicSmsCase):
             self.assertIn(figure, total_row)
         self.assertIn("541", statement.preview)
 
+        self.assertIn("VAT number: <span>DK12345674</span>", html)
+
+        rows = self.csv_rows(statement)
+        self.assertEqual(rows[0][:4], ["Month", "Messages sent", "SMS parts", "Credits used"])
+        self.assertEqual([row[0] for row in rows[1:]], ["2027-04", "2027-05", "2027-06", "Total"])
+        self.assertEqual(
+            rows[-1],
+            [
+                "Total",
+                "2",
+                "5",
+                "4",
+                "600",
+                "50",
+                "-5",
+                "541",
+                "0.00",
+                "DKK",
+                "Nørrebro Physio",
+                "DK12345674",
+            ],
+        )
+
+    def csv_rows(self, statement):
         action = statement.action_export()
         self.assertEqual(action["type"], "ir.actions.act_url")
         self.assertTrue(action["url"].endswith("?download=true"))
         attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
-        rows = list(csv.reader(io.StringIO(base64.b64decode(attachment.datas).decode("utf-8-sig"))))
-        self.assertEqual(rows[0][:4], ["Month", "Messages sent", "SMS parts", "Credits used"])
-        self.assertEqual([row[0] for row in rows[1:]], ["2027-04", "2027-05", "2027-06", "Total"])
-        self.assertEqual(rows[-1], ["Total", "2", "5", "4", "600", "50", "-5", "541"])
+        return list(csv.reader(io.StringIO(base64.b64decode(attachment.datas).decode("utf-8-sig"))))
+
+    def test_statement_values_the_credits_used_at_the_price_of_their_day(self):
+        self.quarter_lines()
+        self.rate("2027-04-01", 0.5)
+        self.rate("2027-05-01", 0.8)  # the price changes in the middle of the quarter
+        self.line("consumption", -4, datetime(2027, 4, 30, 21, 30), parts=4)  # 23:30 on 30 April
+        self.line("consumption", -10, datetime(2027, 4, 30, 22, 30), parts=5)  # 00:30 on 1 May
+        statement = self.statement()
+        data = statement._statement_data()
+        # April: 2 + 4 credits at 0.50; May: 10 + 3 credits less 1 refunded at 0.80; June: none used.
+        self.assertEqual([row["amount"] for row in data["months"]], [3.0, 9.6, 0.0])
+        self.assertEqual([row["used"] for row in data["months"]], [6.0, 12.0, 0.0])
+        self.assertEqual((data["total"]["used"], data["total"]["amount"]), (18.0, 12.6))
+        self.assertEqual(data["total"]["unpriced"], 0.0)
+        self.assertEqual(
+            data["prices"],
+            ["kr\N{NO-BREAK SPACE}0.50 from 04/01/2027", "kr\N{NO-BREAK SPACE}0.80 from 05/01/2027"],
+        )
+
+        rows = self.csv_rows(statement)
+        self.assertEqual(rows[0][8:], ["Amount", "Currency", "Company", "VAT number"])
+        self.assertEqual(
+            [row[8:] for row in rows[1:]],
+            [
+                [amount, "DKK", "Nørrebro Physio", "DK12345674"]
+                for amount in ("3.00", "9.60", "0.00", "12.60")
+            ],
+        )
+        self.assertIn("kr\N{NO-BREAK SPACE}12.60", statement.preview)
+
+    def test_credits_used_before_the_first_price_have_no_amount(self):
+        self.quarter_lines()
+        self.rate("2027-05-01", 0.8)
+        data = self.statement()._statement_data()
+        self.assertEqual([row["amount"] for row in data["months"]], [0.0, 1.6, 0.0])
+        self.assertEqual(data["total"]["unpriced"], 2.0, "April's 2 credits had no price yet")
+        html = self.statement().preview
+        self.assertIn("2 credits used before the first price per credit", " ".join(html.split()))
 
     def test_statement_print_action(self):
         action = self.statement(user=self.manager).action_print()

@@ -273,6 +273,18 @@ class TestSecurityRpc(SecurityRpcCase):
         )
         self.call(user, "clinic.sms.credit.price", "read", [[price.id], ["prefix"]])
 
+    def door__clinic_sms_credit_rate__read(self, user):
+        Rate = self.env["clinic.sms.credit.rate"]
+        rate = Rate.search([("company_id", "=", self.company_a.id)], limit=1) or Rate.create(
+            {"company_id": self.company_a.id, "valid_from": "2026-01-01", "price": 0.45}
+        )
+        self.call(user, "clinic.sms.credit.rate", "read", [rate.ids, ["price"]])
+
+    def door__clinic_sms_credit_rate__create(self, user):
+        self.rates_made = getattr(self, "rates_made", 0) + 1
+        values = {"company_id": self.company_a.id, "valid_from": f"2027-02-{self.rates_made:02d}", "price": 0.5}
+        self.call(user, "clinic.sms.credit.rate", "create", [values])
+
     def door__clinic_sms_rule__create(self, user):
         values = {
             "name": "Two hours before",
@@ -445,6 +457,14 @@ class TestSecurityRpc(SecurityRpcCase):
         )
         seen = self.call(self.other, "clinic.sms.credit.price", "search_read", [[]], fields=["prefix"])
         self.assertEqual([row["prefix"] for row in seen], ["+49"])
+        Rate = self.env["clinic.sms.credit.rate"]
+        rate_a = Rate.create({"company_id": self.company_a.id, "valid_from": "2027-01-01", "price": 0.45})
+        Rate.create({"company_id": self.company_b.id, "valid_from": "2027-01-01", "price": 0.6})
+        seen = self.call(self.other, "clinic.sms.credit.rate", "search_read", [[]], fields=["price"])
+        self.assertEqual([row["price"] for row in seen], [0.6], "a clinic never sees another's prices")
+        self.assertRefused(self.other, "clinic.sms.credit.rate", "read", [rate_a.ids, ["price"]])
+        self.assertRefused(self.other, "clinic.sms.credit.rate", "write", [rate_a.ids, {"price": 0.01}])
+        self.assertEqual(rate_a.price, 0.45)
 
     def test_the_practitioners_day_of_another_clinic_creates_nothing(self):
         self.new_event(datetime(2027, 1, 12, 9, 0), patients=self.patient)

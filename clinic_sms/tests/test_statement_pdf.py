@@ -23,6 +23,8 @@ class TestStatementPdf(HttpCase):
                 "name": "Nørrebro Physio",
                 "clinic_sms_tz": "Europe/Copenhagen",
                 "clinic_sms_credit_check": False,
+                "currency_id": cls.env.ref("base.DKK").id,
+                "vat": "DK12345674",
             }
         )
         cls.staff = new_test_user(
@@ -62,6 +64,11 @@ class TestStatementPdf(HttpCase):
         self.line("refund", 1, datetime(2027, 5, 12, 9, 0), parts=1)
         self.line("adjustment", -5.5, datetime(2027, 6, 30, 21, 59))
         self.line("adjustment", 7, datetime(2027, 6, 30, 22, 0))  # 1 July in Copenhagen: next quarter
+        # Kroner per credit: 0.99 until the price changes on 1 May (clinic time).
+        for valid_from, price in (("2027-01-01", 0.99), ("2027-05-01", 1.25)):
+            self.env["clinic.sms.credit.rate"].create(
+                {"company_id": self.clinic.id, "valid_from": valid_from, "price": price}
+            )
         statement = (
             self.env["clinic.sms.statement"]
             .with_user(self.staff)
@@ -82,16 +89,18 @@ class TestStatementPdf(HttpCase):
             ["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True
         ).stdout.decode()
         self.assertIn("Nørrebro Physio", text)
+        self.assertIn("VAT number: DK12345674", " ".join(text.split()))
         self.assertIn("SMS statement, Q2 2027", text)
-        months = [
-            line.split()[:2] for line in text.splitlines() if re.match(r"\s*(April|May|June) 2027", line)
-        ]
-        self.assertEqual([" ".join(month) for month in months], ["April 2027", "May 2027", "June 2027"])
+        months = [line.split() for line in text.splitlines() if re.match(r"\s*(April|May|June) 2027", line)]
+        self.assertEqual([" ".join(month[:2]) for month in months], ["April 2027", "May 2027", "June 2027"])
+        # The last column is the amount in kroner: April's 2 credits at 0.99, May's 2 at 1.25.
+        self.assertEqual([month[-2:] for month in months], [["kr", "1.98"], ["kr", "2.50"], ["kr", "0.00"]])
         total = next(line.split() for line in text.splitlines() if line.strip().startswith("Total"))
-        # Messages, parts, used, granted, lapsed, adjustments, net change.
-        self.assertEqual(total, ["Total", "2", "5", "4", "1,600", "50", "-5.50", "1,540.50"])
+        # Messages, parts, used, granted, lapsed, adjustments, net change, amount.
+        self.assertEqual(total, ["Total", "2", "5", "4", "1,600", "50", "-5.50", "1,540.50", "kr", "4.48"])
         balances = " ".join(text.split())
         self.assertIn(
             "Balance at the start of the quarter: -1 credits; at its end: 1,539.50 credits.", balances
         )
         self.assertIn("Granted: 100 from monthly allowances, 1,500 from purchased packs.", balances)
+        self.assertIn("Price per credit: kr 0.99 from 01/01/2027, kr 1.25 from 05/01/2027.", balances)

@@ -29,7 +29,20 @@ class ClinicSmsCreditPurchase(models.TransientModel):
     custom_size = fields.Integer("Credits", help="The number of credits of the pack.")
     size = fields.Integer("Credits bought", compute="_compute_size")
     currency_id = fields.Many2one(related="company_id.currency_id")
-    price = fields.Monetary(help="What the pack cost (optional; shown in the ledger and statements).")
+    credit_price = fields.Float(
+        "Price per credit",
+        digits=(16, 4),
+        compute="_compute_credit_price",
+        help="The price per credit that applies today (SMS credits > Prices per credit); the purchase "
+        "records it.",
+    )
+    price = fields.Monetary(
+        compute="_compute_price",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="What the pack cost: its credits times the price per credit, or the figure of your invoice.",
+    )
     note = fields.Char(help="E.g. the invoice number.")
     switch_check_on = fields.Boolean(
         "Check credits before sending",
@@ -41,6 +54,22 @@ class ClinicSmsCreditPurchase(models.TransientModel):
     def _compute_size(self):
         for wizard in self:
             wizard.size = wizard.custom_size if wizard.pack == "other" else int(wizard.pack or 0)
+
+    @api.depends("company_id")
+    def _compute_credit_price(self):
+        now = fields.Datetime.now()
+        Rate = self.env["clinic.sms.credit.rate"]
+        mine = self.env.user.company_ids
+        for wizard in self:
+            # Only the prices of the user's own companies (a wizard's company is checked on save).
+            known = wizard.company_id and (self.env.su or wizard.company_id in mine)
+            price = Rate._price_at(wizard.company_id, now) if known else None
+            wizard.credit_price = price or 0.0
+
+    @api.depends("size", "credit_price")
+    def _compute_price(self):
+        for wizard in self:
+            wizard.price = wizard.size * wizard.credit_price
 
     def action_confirm(self):
         self.ensure_one()

@@ -11,6 +11,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_date
 
 from .. import access
+from ..core import credits as credit_rules
+from ..money import format_price
 from .clinic_sms_credit_purchase import format_credits
 
 QUARTERS = [
@@ -151,7 +153,14 @@ class ClinicSmsStatement(models.TransientModel):
                 end=end,
             )
             rows.append(row)
+        prices = self.env["clinic.sms.credit.rate"]._prices(company)
+        money = self._money(months, prices)
+        for row in rows:
+            row.update(money[row["period"]])
+        currency = company.currency_id
         total = {key: round(sum(row[key] for row in rows), 2) for key in (*COLUMNS, "allowance", "purchased")}
+        total["amount"] = currency.round(sum(row["amount"] for row in rows))
+        total["unpriced"] = round(sum(row["unpriced"] for row in rows), 2)
         total["label"] = self.env._("Total")
         opening = Credit._read_group(
             [("company_id", "=", company.id), ("date", "<", months[0][1])], [], ["amount:sum"]
@@ -159,6 +168,9 @@ class ClinicSmsStatement(models.TransientModel):
         opening = round(opening or 0.0, 2)
         return {
             "company": company,
+            "vat": company.vat or "",
+            "currency": currency,
+            "prices": self._prices_shown(months, prices),
             "title": self.env._("SMS statement, Q%(quarter)s %(year)s", quarter=self.quarter, year=self.year),
             "period": self.env._(
                 "%(start)s to %(end)s, %(tz)s time",
@@ -171,7 +183,58 @@ class ClinicSmsStatement(models.TransientModel):
             "opening": opening,
             "closing": round(opening + total["net"], 2),
             "fmt": lambda value: format_credits(self.env, value),
+            "fmt_money": lambda value: format_price(
+                self.env, value, currency, digits=currency.decimal_places
+            ),
         }
+
+    def _money(self, months, prices):
+        """{month ("2027-04"): {"amount": what its credits used cost, "unpriced": credits used on
+        days without a price}}: the credits used (SMS sent less refunds) of each clinic-time day,
+        read in one query, times the price per credit of that day."""
+        company = self.company_id
+        tz = company.clinic_sms_tz or "UTC"
+        Credit = self._ledger().with_context(tz=tz)
+        used = {}  # {month: {day: credits used}}
+        for day, amount in Credit._read_group(
+            [
+                ("company_id", "=", company.id),
+                ("kind", "in", ("consumption", "refund")),
+                ("date", ">=", months[0][1]),
+                ("date", "<", months[-1][2]),
+            ],
+            ["date:day"],
+            ["amount:sum"],
+        ):
+            day = day.date() if isinstance(day, datetime) else day
+            used.setdefault(day.strftime("%Y-%m"), {})[day] = -(amount or 0.0)
+        money = {}
+        for first_day, _start, _end in months:
+            period = first_day.strftime("%Y-%m")
+            amount, unpriced = credit_rules.value_of_use(used.get(period, {}), prices)
+            money[period] = {"amount": company.currency_id.round(amount), "unpriced": unpriced}
+        return money
+
+    def _prices_shown(self, months, prices):
+        """Of ``prices`` ([(valid from, price per credit)], oldest first), those that apply during
+        the quarter, as text ("0.99 kr from 1 April 2027")."""
+        company = self.company_id
+        first, last = months[0][0], months[-1][0] + relativedelta(months=1, days=-1)
+        # The one in force on the first day, then those that start during the quarter.
+        start = max((valid_from for valid_from, _price in prices if valid_from <= first), default=None)
+        shown = [
+            (valid_from, price)
+            for valid_from, price in prices
+            if valid_from == start or first < valid_from <= last
+        ]
+        return [
+            self.env._(
+                "%(price)s from %(date)s",
+                price=format_price(self.env, price, company.currency_id),
+                date=format_date(self.env, valid_from),
+            )
+            for valid_from, price in shown
+        ]
 
     def _statement_csv(self):
         """The statement as CSV text: a header, one line per month and the total."""
@@ -188,10 +251,24 @@ class ClinicSmsStatement(models.TransientModel):
                 self.env._("Lapsed"),
                 self.env._("Adjustments"),
                 self.env._("Net change"),
+                self.env._("Amount"),
+                self.env._("Currency"),
+                self.env._("Company"),
+                self.env._("VAT number"),
             ]
         )
+        currency = data["currency"]
         for row in [*data["months"], {**data["total"], "period": data["total"]["label"]}]:
-            writer.writerow([row["period"], *(_csv_number(row[key]) for key in COLUMNS)])
+            writer.writerow(
+                [
+                    row["period"],
+                    *(_csv_number(row[key]) for key in COLUMNS),
+                    f"{row['amount']:.{currency.decimal_places}f}",
+                    currency.name,
+                    data["company"].name,
+                    data["vat"],
+                ]
+            )
         return out.getvalue()
 
     # ------------------------------------------------------------------ buttons
