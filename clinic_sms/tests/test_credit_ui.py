@@ -254,7 +254,7 @@ class TestCreditUi(ClinicSmsCase):
             self.assertIn(figure, total_row)
         self.assertIn("541", statement.preview)
 
-        self.assertIn("VAT number: <span>DK12345674</span>", html)
+        self.assertIn("<span>VAT number:</span> <span>DK12345674</span>", html)
 
         rows = self.csv_rows(statement)
         self.assertEqual(rows[0][:4], ["Month", "Messages sent", "SMS parts", "Credits used"])

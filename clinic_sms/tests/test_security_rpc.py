@@ -282,7 +282,11 @@ class TestSecurityRpc(SecurityRpcCase):
 
     def door__clinic_sms_credit_rate__create(self, user):
         self.rates_made = getattr(self, "rates_made", 0) + 1
-        values = {"company_id": self.company_a.id, "valid_from": f"2027-02-{self.rates_made:02d}", "price": 0.5}
+        values = {
+            "company_id": self.company_a.id,
+            "valid_from": f"2027-02-{self.rates_made:02d}",
+            "price": 0.5,
+        }
         self.call(user, "clinic.sms.credit.rate", "create", [values])
 
     def door__clinic_sms_rule__create(self, user):

@@ -103,4 +103,4 @@ class TestStatementPdf(HttpCase):
             "Balance at the start of the quarter: -1 credits; at its end: 1,539.50 credits.", balances
         )
         self.assertIn("Granted: 100 from monthly allowances, 1,500 from purchased packs.", balances)
-        self.assertIn("Price per credit: kr 0.99 from 01/01/2027, kr 1.25 from 05/01/2027.", balances)
+        self.assertIn("Price per credit: kr 0.99 from 01/01/2027, kr 1.25 from 05/01/2027 ", balances)
