@@ -134,6 +134,9 @@ class TestTours(ClinicSmsTourCase):
         Credit.create(
             {"company_id": self.company.id, "kind": "adjustment", "amount": 50, "note": "Tour gift"}
         )
+        self.env["clinic.sms.credit.rate"].create(
+            {"company_id": self.company.id, "valid_from": "2020-01-01", "price": 0.45}
+        )
         before = self.company.clinic_sms_credit_balance
 
         self.tour("/odoo/action-clinic_sms.clinic_sms_credit_action", "clinic_sms_credits_tour", "admin")
@@ -141,6 +144,7 @@ class TestTours(ClinicSmsTourCase):
         bought = Credit.search([("company_id", "=", self.company.id), ("note", "=", "Tour invoice 42")])
         self.assertEqual(bought.kind, "purchase")
         self.assertEqual(bought.amount, 500)
+        self.assertEqual((bought.credit_price, bought.price), (0.45, 225.0), "the form priced the pack")
         self.company.invalidate_recordset(["clinic_sms_credit_balance"])
         self.assertEqual(self.company.clinic_sms_credit_balance, before + 500)
 
