@@ -145,6 +145,16 @@ CASES = [
         ("skipped", "not_a_patient"),
     ),
     (
+        "Odoo's own SMS to a practitioner's number goes (it is not sent as to a patient)",
+        facts("manual", patient=el.Patient(internal=True, own_number=True)),
+        None,
+    ),
+    (
+        "Odoo's own SMS to an opted-out practitioner is still refused",
+        facts("manual", patient=el.Patient(internal=True, own_number=True, opted_out=True)),
+        ("skipped", "opted_out"),
+    ),
+    (
         "a declined patient still gets a staff message",
         facts("manual", patient=patient(attendee_state="declined")),
         None,

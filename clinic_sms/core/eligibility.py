@@ -196,8 +196,9 @@ def _started(f: Facts) -> bool:
 
 
 def _not_a_patient(f: Facts) -> bool:
-    # A practitioner is never messaged as a patient, whatever the kind.
-    return f.patient.internal and not _about_appointment(f)
+    # A practitioner is never messaged as a patient, whatever the kind. A message to a number of its
+    # own (Odoo's own SMS, e.g. a calendar alarm to the practitioner) is not sent as to a patient.
+    return f.patient.internal and not f.patient.own_number and not _about_appointment(f)
 
 
 def _opted_out(f: Facts) -> bool:

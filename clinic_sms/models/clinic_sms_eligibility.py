@@ -31,8 +31,13 @@ class ClinicSmsEligibility(models.AbstractModel):
         events = events or self.env["calendar.event"]
         attendees = {}
         if events:
-            for attendee in events.sudo().with_context(active_test=False).attendee_ids:
-                attendees[attendee.event_id.id, attendee.partner_id.id] = attendee.state or "needsAction"
+            self.env["calendar.attendee"].flush_model(["event_id", "partner_id", "state"])
+            self.env.cr.execute(
+                "SELECT event_id, partner_id, state FROM calendar_attendee WHERE event_id = ANY(%s)",
+                [events.ids],
+            )
+            for event_id, partner_id, state in self.env.cr.fetchall():
+                attendees[event_id, partner_id] = state or "needsAction"
         return {
             "internal": self.env["clinic.sms.planner"]._internal_partner_ids(),
             "blacklisted": self._blacklisted_numbers(partners.mapped("sms_number_e164")),

@@ -189,15 +189,18 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         (:meth:`_mark_sending`; committed when the context says ``clinic_sms_commit_sending``, as the
         cron's batches do), the answers after, each in one query for the batch.
         """
-        events = self.event_id.with_context(active_test=False)
-        internal = self.env["clinic.sms.planner"]._internal_partner_ids() if events else set()
+        # The rule book's facts for the whole batch, read at once (patients' blacklisting, the
+        # appointments' attendees, internal partners), and each company's settings once.
+        Eligibility = self.env["clinic.sms.eligibility"]
+        context = Eligibility._context(
+            self.partner_id, self.event_id.with_context(active_test=False).exists()
+        )
+        context["blacklisted"] |= Eligibility._blacklisted_numbers(self.mapped("number"))
+        context["settings"] = {}
         updates = {}
         ready = []
-        blacklisted = self._blacklisted_numbers(
-            self.partner_id.mapped("sms_number_e164") + self.mapped("number")
-        )
         for message in self:
-            values = self._check_before_sending(message, now, internal, blacklisted)
+            values = message._check_before_sending(now, context)
             if values:
                 updates[message.id] = values
                 continue
@@ -413,32 +416,36 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         """The numbers among ``numbers`` (E.164 already) that are on Odoo's phone blacklist."""
         return self.env["clinic.sms.eligibility"]._blacklisted_numbers(numbers)
 
-    @api.model
-    def _check_before_sending(self, message, now, internal, blacklisted):
-        """The write values that stop ``message`` from going now, or None when it may go: first what
-        the rule book (``core/eligibility.py``) says, then the message's own time (expiry, window)."""
-        company = message.company_id
-        settings = self.env["clinic.sms.planner"]._settings(company)
-        if message.expire_at and message.expire_at <= now:
+    def _check_before_sending(self, now, context):
+        """The write values that stop this message from going now, or None when it may go: first
+        what the rule book (``core/eligibility.py``) says, then the message's own time (expiry,
+        window). ``context``: the batch's facts (``clinic.sms.eligibility._context``) and a cache of
+        the companies' settings under ``"settings"``."""
+        self.ensure_one()
+        company = self.company_id
+        cached = context.setdefault("settings", {})
+        if company.id not in cached:
+            cached[company.id] = self.env["clinic.sms.planner"]._settings(company)
+        settings = cached[company.id]
+        if self.expire_at and self.expire_at <= now:
             return {"state": "expired"}
         Eligibility = self.env["clinic.sms.eligibility"]
-        context = {"internal": internal, "blacklisted": blacklisted}
-        decision = eligibility.decide(Eligibility._message_facts(message, context, now))
+        decision = eligibility.decide(Eligibility._message_facts(self, context, now))
         if decision:
             values = {"state": decision.state, "reason": decision.reason or False}
             if decision.reason == "invalid_number" and decision.detail:
                 problems = dict(
-                    message.partner_id._fields["sms_number_problem"]._description_selection(self.env)
+                    self.partner_id._fields["sms_number_problem"]._description_selection(self.env)
                 )
                 values["error"] = problems.get(decision.detail, False)
             elif decision.reason == "opted_out" and decision.detail == "blacklisted":
                 values["error"] = self.env._("The number is on the blacklist.")
             return values
-        if not planner.may_send_now(to_aware(now), to_aware(message.due_at), settings):
+        if not planner.may_send_now(to_aware(now), to_aware(self.due_at), settings):
             opens = planner.timing.next_window_open(
                 to_aware(now), settings.tz, settings.window_start, settings.window_end
             )
-            if message.expire_at and to_naive(opens) >= message.expire_at:
+            if self.expire_at and to_naive(opens) >= self.expire_at:
                 return {"state": "expired", "reason": "outside_window"}
             return {"reason": "outside_window", "due_at": to_naive(opens)}
         return None
@@ -466,23 +473,28 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             ("delivered_at", "timestamp"),
         ]
         names = [name for name, _type in columns]
-        rows = []
-        for message_id, values in updates.items():
+        ids, masks = list(updates), []
+        arrays = {name: [] for name in names}
+        for values in updates.values():
             # Bit i of the mask says that the row sets column i.
-            mask = sum(1 << i for i, name in enumerate(names) if name in values)
-            row = [message_id, mask, *(values.get(name) or None for name in names)]
-            rows.append(SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row)))
+            masks.append(sum(1 << i for i, name in enumerate(names) if name in values))
+            for name in names:
+                arrays[name].append(values.get(name) or None)
+        # One array per column (unnest), not a VALUES list: the query's size does not grow with
+        # the number of values, and building it costs no Python per value.
         self.env.cr.execute(
             SQL(
                 "UPDATE clinic_sms_message AS m SET %s, write_date = %s, write_uid = %s"
-                " FROM (VALUES %s) AS v(id, mask, %s) WHERE m.id = v.id",
+                " FROM unnest(%s::int4[], %s::int4[], %s) AS v(id, mask, %s) WHERE m.id = v.id",
                 SQL(", ").join(
-                    SQL(f"{name} = CASE WHEN v.mask & {1 << i} = 0 THEN m.{name} ELSE v.{name}::{ctype} END")
-                    for i, (name, ctype) in enumerate(columns)
+                    SQL(f"{name} = CASE WHEN v.mask & {1 << i} = 0 THEN m.{name} ELSE v.{name} END")
+                    for i, (name, _ctype) in enumerate(columns)
                 ),
                 now,
                 self.env.uid,
-                SQL(", ").join(rows),
+                ids,
+                masks,
+                SQL(", ").join(SQL(f"%s::{ctype}[]", arrays[name]) for name, ctype in columns),
                 SQL(", ").join(SQL.identifier(name) for name in names),
             )
         )

@@ -7,7 +7,6 @@ who or what triggered it. The decisions themselves are the core's (``core/planne
 ``core/eligibility.py`` for who may receive what).
 """
 
-import dataclasses
 from collections import defaultdict
 from datetime import timedelta
 
@@ -178,7 +177,7 @@ class ClinicSmsPlanner(models.AbstractModel):
         applicable = {}  # event id -> ids of the reminder rules that concern it
         default_company = self.env.company
         companies = {}  # company id -> (company, Clinic fact, planner settings)
-        rule_facts = {}  # rule id -> (core Message fact without its start, RuleTiming)
+        rule_facts = {}  # rule id -> (confirmed only, RuleTiming)
         rules_of = {}  # (company id, appointment types) -> applicable rules
         patients = {}  # (internal, attendee state) -> core Patient fact
         for event_id, (
@@ -218,25 +217,29 @@ class ClinicSmsPlanner(models.AbstractModel):
                 begin=planner.event_start(start, allday, start_date, settings.tz),
                 sms_enabled=True,
             )
+            # The message facts of this appointment's reminders, one per rule (not per patient).
+            reminders = []
+            for rule in rules:
+                if rule.id not in rule_facts:
+                    rule_facts[rule.id] = (
+                        bool(rule.confirmed_only),
+                        planner.RuleTiming(rule.timing, rule.hours_before, rule.days_before, rule.send_hour),
+                    )
+                confirmed_only, timing = rule_facts[rule.id]
+                message_fact = eligibility.Message(
+                    kind="reminder",
+                    planned_start=start_aware,
+                    rule_active=True,
+                    rule_confirmed_only=confirmed_only,
+                )
+                reminders.append((rule, message_fact, timing))
             for partner_id, answer in attendees:
                 fact_key = (partner_id in internal, answer)
                 if fact_key not in patients:
                     patients[fact_key] = eligibility.Patient(internal=fact_key[0], attendee_state=answer)
-                for rule in rules:
-                    if rule.id not in rule_facts:
-                        rule_facts[rule.id] = (
-                            eligibility.Message(
-                                kind="reminder",
-                                rule_active=True,
-                                rule_confirmed_only=bool(rule.confirmed_only),
-                            ),
-                            planner.RuleTiming(
-                                rule.timing, rule.hours_before, rule.days_before, rule.send_hour
-                            ),
-                        )
-                    message_fact, timing = rule_facts[rule.id]
+                for rule, message_fact, timing in reminders:
                     facts = eligibility.Facts(
-                        message=dataclasses.replace(message_fact, planned_start=start_aware),
+                        message=message_fact,
                         patient=patients[fact_key],
                         clinic=clinic,
                         appointment=appointment,

@@ -4,8 +4,22 @@ from .. import access
 from ..core import phone
 
 
+def _trigram(column):
+    """A trigram index on ``column`` where PostgreSQL has pg_trgm (none otherwise)."""
+    return lambda registry: f"USING gin ({column} gin_trgm_ops)" if registry.has_trigram else ""
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    # Finding a patient by part of a name (the SMS log's "Patient" search, the contact list): a
+    # contact's name search ORs these five columns (res.partner._rec_names_search), so each needs a
+    # trigram index for PostgreSQL to answer from indexes instead of reading every contact.
+    _clinic_sms_complete_name_trgm = models.Index(_trigram("complete_name"))
+    _clinic_sms_email_trgm = models.Index(_trigram("email"))
+    _clinic_sms_ref_trgm = models.Index(_trigram("ref"))
+    _clinic_sms_vat_trgm = models.Index(_trigram("vat"))
+    _clinic_sms_company_registry_trgm = models.Index(_trigram("company_registry"))
 
     sms_number = fields.Char(
         "SMS number",
