@@ -56,6 +56,35 @@ class TestTemplateTools(ClinicSmsCase):
         self.assertTrue(reminder.body.startswith("Hi Łukasz ≠ "), reminder.body)
         self.assertEqual((reminder.encoding, reminder.segments), ("ucs2", 1))
 
+    def test_the_reminder_run_previews_and_sends_the_transliterated_text(self):
+        event = self.make_event(NOW + timedelta(days=1), patients=self.polish_patient)
+        run = self.env["clinic.sms.reminder.run"].create({"days_ahead": 1})
+        run.action_preview()
+        line = run.line_ids.filtered(lambda line: line.partner_id == self.polish_patient)
+        self.assertEqual(line.event_id, event)
+        self.assertTrue(line.body.startswith("Dear Lukasz Wojcik, this is a reminder"), line.body)
+        run.action_send()
+        reminder = self.messages(event, "reminder", partner=self.polish_patient)
+        self.assertEqual(reminder.body, line.body)
+
+    def test_the_composer_sends_a_transliterating_template_transliterated(self):
+        template = self.env["clinic.sms.template"].create(
+            {
+                "name": "Long manual",
+                "kind": "manual",
+                "transliterate": True,
+                "body": "Dear {patient_name}, our clinic is closed next week for renovation. "
+                "Appointments are moved; we will call you. Thank you!",
+            }
+        )
+        wizard = (
+            self.env["clinic.sms.composer"]
+            .with_context(active_model="res.partner", active_ids=self.polish_patient.ids)
+            .create({"template_id": template.id})
+        )
+        self.assertTrue(wizard.preview_body.startswith("Dear Lukasz Wojcik, our clinic"), wizard.preview_body)
+        self.assertEqual(wizard.preview_parts, 1)
+
     def test_the_counter_shows_both_lengths_when_transliterating(self):
         form = Form(self.env["clinic.sms.template"])
         form.name = "Counter"
