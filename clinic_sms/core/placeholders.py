@@ -257,6 +257,40 @@ def event_values(
     }
 
 
+_SAMPLE_PATIENTS = {
+    "da": "Anna Jensen",
+    "de": "Anna Müller",
+    "pl": "Anna Kowalska",
+    "en": "Anna Smith",
+}
+
+
+def sample_values(
+    *,
+    lang: str,
+    start_local: datetime,
+    appointment_type: str = "",
+    practitioner: str = "",
+    clinic: str = "",
+    clinic_phone: str = "",
+    location: str = "",
+) -> dict[str, str]:
+    """Every catalogue value for a sample patient (a common name in ``lang``: da "Anna Jensen",
+    de "Anna Müller", pl "Anna Kowalska", else "Anna Smith") and an appointment at ``start_local``:
+    what *Send me a test* fills a template with."""
+    return event_values(
+        patient_name=_SAMPLE_PATIENTS[_language(lang)],
+        start_local=start_local,
+        allday=False,
+        lang=lang,
+        appointment_type=appointment_type,
+        practitioner=practitioner,
+        clinic=clinic,
+        clinic_phone=clinic_phone,
+        location=location,
+    )
+
+
 _ALSO = {
     "da": ("Også: {dates}.", "{date} kl. {time}"),
     "de": ("Außerdem: {dates}.", "{date} um {time}"),

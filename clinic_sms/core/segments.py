@@ -139,7 +139,10 @@ def _translit_char(ch: str) -> str:
     if mapped is not None:
         return mapped
     # Accented letters (á ê ë õ í ú â î ô û ă ř š ž ...): drop the combining marks when what is left
-    # is GSM-7. Letters already in GSM-7 (é è ù ì ò Ä Ö Ñ Ü Å ...) never get here.
+    # is GSM-7. Letters already in GSM-7 (é è ù ì ò Ä Ö Ñ Ü Å ...) never get here. Only letters: a
+    # symbol's mark is its meaning (``≠`` is ``=`` with a stroke, ``≯`` is ``>`` with one).
+    if not unicodedata.category(ch).startswith("L"):
+        return ch
     base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
     if base and base != ch and is_gsm7(base):
         return base
@@ -154,8 +157,26 @@ def transliterate(text: str) -> str:
     become ``'`` and ``"``, dashes ``-``, the ellipsis ``...``, unicode spaces (non-breaking, thin,
     ...) and tabs a plain space, and zero-width characters are removed. GSM-7 characters
     (``é è ù ì ò Ç Ø ø Å å Æ æ ß É Ä Ö Ñ Ü ä ö ñ ü à`` ...) are kept. Characters without a mapping
-    (emoji, Cyrillic, ...) stay unchanged, so :func:`count_parts` still reports UCS-2.
+    (emoji, Cyrillic, ...) stay unchanged, so :func:`count_parts` still reports UCS-2. A symbol never
+    changes its meaning: ``≠``, ``≯``, ``∉`` ... stay as they are (only letters lose their marks).
+
+    The result can cost *more* parts than the text (``…`` becomes ``...``, ``ẞ`` becomes ``SS``,
+    and a text that stays UCS-2 only grows): :func:`transliterate_if_cheaper` decides whether to use it.
     """
     if not text:
         return text or ""
     return "".join(_translit_char(ch) for ch in text)
+
+
+def transliterate_if_cheaper(text: str) -> str:
+    """The text to send when transliteration is wanted: :func:`transliterate` of ``text`` if the
+    whole result is GSM-7 and costs fewer parts than ``text``, else ``text`` unchanged.
+
+    So it never costs more parts, and a text that stays Unicode (an emoji, Cyrillic, a ``≠``)
+    keeps its letters: losing the accents would save nothing.
+    """
+    text = text or ""
+    result = transliterate(text)
+    if result != text and is_gsm7(result) and count_parts(result).parts < count_parts(text).parts:
+        return result
+    return text

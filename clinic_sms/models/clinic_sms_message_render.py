@@ -69,7 +69,7 @@ class ClinicSmsMessageRender(models.AbstractModel):
         lang, values = self._render_values()
         body = template.with_context(lang=lang).body or ""
         placeholders.validate(body)
-        return self._with_also(placeholders.render(body, values), lang)
+        return template._clinic_sms_finish(self._with_also(placeholders.render(body, values), lang))
 
     def _with_also(self, body, lang=None):
         """``body`` with the sentence naming the other appointments this notice speaks for."""

@@ -310,6 +310,9 @@ class TestSecurityRpc(SecurityRpcCase):
             [[self.template_a.id], "body", {"da_DK": "Hej {patient_first_name}"}],
         )
 
+    def door__clinic_sms_template__action_send_test(self, user):
+        self.call(user, "clinic.sms.template", "action_send_test", [[self.template_a.id]])
+
     def door__clinic_sms_composer__default_get(self, user):
         self.call(user, "clinic.sms.composer", "default_get", [["company_id", "body"]])
 

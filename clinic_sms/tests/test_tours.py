@@ -207,9 +207,9 @@ class TestTours(ClinicSmsTourCase):
 
         template = self.env["clinic.sms.template"].search([("name", "=", "Tour Polish reminder")])
         self.assertEqual(
-            template.body, "Reminder: your appointment is tomorrow at 10:00. Call us to change itąę"
+            template.body, "Reminder: your appointment is tomorrow at 10:00. Call us to change itąę{clinic}"
         )
-        self.assertEqual((template.body_units, template.body_parts), (71, 2))
+        self.assertEqual((template.body_units, template.body_parts), (79, 2))
         self.assertEqual(template.body_encoding, "Unicode (UCS-2)")
 
     def test_a_receptionist_previews_and_sends_tomorrows_reminders_now(self):

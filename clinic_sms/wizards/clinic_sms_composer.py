@@ -285,7 +285,8 @@ class ClinicSmsComposer(models.TransientModel):
         template = self.template_id
         if template and source == template.body:
             source = template.with_context(lang=lang).body or source
-        return placeholders.render(source, values)
+        text = placeholders.render(source, values)
+        return template._clinic_sms_finish(text) if template else text
 
     def _check_text(self):
         problem = self._body_problem()

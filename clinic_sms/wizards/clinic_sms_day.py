@@ -95,10 +95,11 @@ class ClinicSmsDayMixin(models.AbstractModel):
         )
 
     @api.model
-    def _render_for(self, text, kind, partner, events, company, also):
+    def _render_for(self, text, kind, partner, events, company, also, template=None):
         """``text`` filled in for ``partner``'s first appointment of ``events``; when there are several,
         ``also(env, times)`` answers the sentence, in ``env``'s language (the patient's), that lists the
-        times of the others."""
+        times of the others. ``template``: the template the text comes from, whose *Transliterate to
+        GSM-7* option then applies."""
         draft = self._draft_message(kind, partner, events[:1], company)
         lang, values = draft._render_values()
         placeholders.validate(text)
@@ -107,7 +108,7 @@ class ClinicSmsDayMixin(models.AbstractModel):
         if others:
             times = ", ".join(local_times(others, self._clinic_tz(company), lang))
             body = f"{body} {also(self.with_context(lang=lang).env, times)}"
-        return body
+        return template._clinic_sms_finish(body) if template else body
 
     @api.model
     def _template_for(self, kind, company):
@@ -254,7 +255,9 @@ class ClinicSmsDay(models.TransientModel):
             placeholders.validate(text)
         except TemplateError as error:
             raise UserError(error.message) from error
-        messages = self._create_messages("notice", events, lambda partner, day_events: text)
+        messages = self._create_messages(
+            "notice", events, lambda partner, day_events: text, template=self.template_id
+        )
         return self._done(messages, self.env._("Notice queued"))
 
     def action_cancel_day(self):
@@ -282,10 +285,11 @@ class ClinicSmsDay(models.TransientModel):
             events,
             lambda partner, day_events: template.with_context(lang=partner.lang).body,
             grouped=grouped,
+            template=template,
         )
         return self._done(messages, self.env._("Appointments cancelled"))
 
-    def _create_messages(self, kind, events, text_for, grouped=None):
+    def _create_messages(self, kind, events, text_for, grouped=None, template=None):
         """One message of ``kind`` per patient and clinic day, queued now, for the first appointment.
 
         A patient whose appointments of the day all have SMS switched off gets a skipped row
@@ -326,7 +330,9 @@ class ClinicSmsDay(models.TransientModel):
                 values.update(state=decision.state, reason=decision.reason)
             else:
                 try:
-                    body = self._render_for(text_for(partner, enabled), kind, partner, enabled, company, also)
+                    body = self._render_for(
+                        text_for(partner, enabled), kind, partner, enabled, company, also, template
+                    )
                 except TemplateError as error:
                     raise UserError(error.message) from error
                 values.update(state="queued", body=body)

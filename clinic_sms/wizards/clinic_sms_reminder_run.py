@@ -164,6 +164,7 @@ class ClinicSmsReminderRun(models.TransientModel):
                         group,
                         company,
                         also,
+                        template,
                     )
                 except TemplateError as error:
                     raise UserError(error.message) from error

@@ -21,7 +21,8 @@ function counter(characters, parts, encoding) {
 
 /**
  * An administrator writes a template: the counter under the text says GSM-7 for plain text, and
- * Unicode with SMS parts of 70 characters as soon as a Polish "ą" is typed.
+ * Unicode with SMS parts of 70 characters as soon as a Polish "ą" is typed. A click on a placeholder
+ * of the catalogue inserts it at the cursor.
  * Started by clinic_sms/tests/test_tours.py, which checks the saved template.
  */
 registry.category("web_tour.tours").add("clinic_sms_template_counter_tour", {
@@ -62,6 +63,21 @@ registry.category("web_tour.tours").add("clinic_sms_template_counter_tour", {
         {
             content: "71 Unicode characters need two SMS parts",
             trigger: counter(71, 2, "Unicode"),
+        },
+        {
+            content: "Click {clinic} in the catalogue of placeholders",
+            trigger: ".o_form_view .o_clinic_sms_placeholder_catalogue code:contains({clinic})",
+            run: "click",
+        },
+        {
+            content: "It is inserted at the cursor, at the end of the text",
+            trigger: ".o_form_view div[name=body] textarea",
+            run() {
+                const expected = PLAIN + "ąę{clinic}";
+                if (this.anchor.value !== expected) {
+                    throw new Error(`The text is "${this.anchor.value}", not "${expected}"`);
+                }
+            },
         },
         {
             content: "Save the template",
