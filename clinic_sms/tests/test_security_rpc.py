@@ -343,7 +343,7 @@ class TestSecurityRpc(SecurityRpcCase):
         )
         self.new_event(datetime(2027, 1, 12, 13, 0), patients=patient)
         return self.call(
-            user, "clinic.sms.reminder.run", "create", [{"company_id": self.company_a.id, "days_ahead": 1}]
+            user, "clinic.sms.reminder.run", "create", [{"company_id": self.company_a.id}]
         )
 
     def door__clinic_sms_reminder_run__action_preview(self, user):

@@ -18,9 +18,8 @@ registry.category("web_tour.tours").add("clinic_sms_reminder_run_tour", {
             run: "click",
         },
         {
-            content: "Tomorrow's appointments (1 day ahead)",
-            trigger: ".modal div[name=days_ahead] input",
-            run: "edit 1",
+            content: "Tomorrow's appointments (the default range)",
+            trigger: ".modal div[name=date_from] input",
         },
         {
             content: "Preview",
@@ -48,7 +47,7 @@ registry.category("web_tour.tours").add("clinic_sms_reminder_run_tour", {
         },
         {
             content: "The reminders are queued",
-            trigger: ".o_notification:contains(1 reminders will be sent)",
+            trigger: ".o_notification:contains(1 reminders queued)",
         },
     ],
 });
