@@ -367,6 +367,14 @@ class TestSecurityRpc(SecurityRpcCase):
         line = self.env["clinic.sms.reminder.run"].browse(run_id).line_ids[:1]
         self.call(user, "clinic.sms.reminder.run.line", "write", [line.ids, {"selected": False}])
 
+    def door__clinic_sms_resend__action_confirm(self, user):
+        event = self.new_event(patients=self.patient)
+        reminder = self.make_message(
+            kind="reminder", state="delivered", event_id=event.id, event_start=event.start, body="Hi"
+        )
+        wizard = self.call(user, "clinic.sms.resend", "create", [{"message_id": reminder.id}])
+        self.call(user, "clinic.sms.resend", "action_confirm", [[wizard]])
+
     def door__clinic_sms_credit_purchase__action_confirm(self, user):
         values = {"company_id": self.company_a.id, "pack": "100"}
         wizard = self.call(user, "clinic.sms.credit.purchase", "create", [values])

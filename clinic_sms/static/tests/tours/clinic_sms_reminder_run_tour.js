@@ -19,7 +19,7 @@ registry.category("web_tour.tours").add("clinic_sms_reminder_run_tour", {
         },
         {
             content: "Tomorrow's appointments (the default range)",
-            trigger: ".modal div[name=date_from] input",
+            trigger: ".modal div[name=date_from]",
         },
         {
             content: "Preview",
@@ -39,6 +39,10 @@ registry.category("web_tour.tours").add("clinic_sms_reminder_run_tour", {
             content: "One reminder will be sent, one patient is left out",
             trigger:
                 ".modal:has(div[name=selected_count]:contains(1)):has(div[name=excluded_count]:contains(1))",
+        },
+        {
+            content: "The credits these reminders need are shown against the balance",
+            trigger: ".modal:has(div[name=credits_needed]:contains(2.00)):has(div[name=credits_after]:contains(-2.00))",
         },
         {
             content: "Send the selected",
