@@ -58,7 +58,9 @@ def test_a_reminder_sent_by_hand_goes_now_or_at_the_earliest_time_asked_inside_t
     assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 9), begin, CPH).due_at == now  # past: now
     assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 15), begin, CPH).due_at == utc(2027, 1, 11, 15)
     # 21:30 local asked: moved forward to 08:00 local the next morning, never back to the evening.
-    assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 20, 30), begin, CPH).due_at == utc(2027, 1, 12, 7)
+    assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 20, 30), begin, CPH).due_at == utc(
+        2027, 1, 12, 7
+    )
 
 
 def test_a_reminder_sent_by_hand_is_not_planned_for_after_the_start():

@@ -320,7 +320,9 @@ class TestReminderRun(ClinicSmsCase):
         self.env.invalidate_all()
         self.assertFalse(run.credits_short)
         action = run.action_send()
-        self.assertEqual(action["params"]["message"], "3 reminders queued; 2 credits left once they are sent.")
+        self.assertEqual(
+            action["params"]["message"], "3 reminders queued; 2 credits left once they are sent."
+        )
         self.assertEqual(len(self.messages(kind="reminder", states=("queued",))), 3)
 
     def test_access(self):

@@ -342,9 +342,7 @@ class TestSecurityRpc(SecurityRpcCase):
             }
         )
         self.new_event(datetime(2027, 1, 12, 13, 0), patients=patient)
-        return self.call(
-            user, "clinic.sms.reminder.run", "create", [{"company_id": self.company_a.id}]
-        )
+        return self.call(user, "clinic.sms.reminder.run", "create", [{"company_id": self.company_a.id}])
 
     def door__clinic_sms_reminder_run__action_preview(self, user):
         self.call(user, "clinic.sms.reminder.run", "action_preview", [[self.reminder_run(user)]])

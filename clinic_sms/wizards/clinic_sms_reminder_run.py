@@ -46,14 +46,12 @@ class ClinicSmsReminderRun(models.TransientModel):
         store=True,
         readonly=False,
         precompute=True,
-        help="The last day whose appointments are reminded (at most %s days in one run)." % MAX_DAYS,
+        help="The last day whose appointments are reminded (at most 31 days in one run).",
     )
     include_accepted = fields.Boolean(
         "Accepted", default=True, help="Remind patients who accepted their appointment."
     )
-    include_tentative = fields.Boolean(
-        "Tentative", default=True, help="Remind patients who answered maybe."
-    )
+    include_tentative = fields.Boolean("Tentative", default=True, help="Remind patients who answered maybe.")
     include_needs_action = fields.Boolean(
         "No answer yet", default=True, help="Remind patients who have not answered the invitation."
     )
@@ -77,8 +75,7 @@ class ClinicSmsReminderRun(models.TransientModel):
         "Balance after sending",
         compute="_compute_credits",
         digits=(16, 2),
-        help="The balance once these reminders are sent (other messages waiting in the queue not "
-        "counted).",
+        help="The balance once these reminders are sent (other messages waiting in the queue not counted).",
     )
     credits_short = fields.Boolean("Not enough credits", compute="_compute_credits")
     event_type_ids = fields.Many2many(
@@ -249,9 +246,7 @@ class ClinicSmsReminderRun(models.TransientModel):
                 continue
             eligible = self.env["calendar.event"]
             for event in day_events:
-                event_excluded = event_reason(partner, event) or (
-                    not self._plan(event, now) and "too_late"
-                )
+                event_excluded = event_reason(partner, event) or (not self._plan(event, now) and "too_late")
                 if event_excluded:
                     lines.append(self._line(partner, event, "", event_excluded))
                 else:
