@@ -306,7 +306,7 @@ class TestReminderRun(ClinicSmsCase):
 
     def test_the_credit_check_refuses_too_few_credits_and_the_summary_says_what_is_left(self):
         self.company.clinic_sms_credit_check = True
-        run = self.run_wizard()
+        run = self.run_wizard(user=self.staff)
         sent = run.line_ids.filtered(lambda line: line.selected and not line.excluded_reason)
         self.assertEqual(run.credits_needed, sum(sent.mapped("credits")))
         self.assertGreaterEqual(run.credits_needed, 3)

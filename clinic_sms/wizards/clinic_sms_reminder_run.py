@@ -312,7 +312,7 @@ class ClinicSmsReminderRun(models.TransientModel):
         needed = round(sum(lines.mapped("credits")), 2)
         if company.clinic_sms_credit_check:
             # Under the company's credit lock (the month's allowance granted first), as dispatch does.
-            balance = self.env["clinic.sms.credit"]._roll(company, now)[company.id].total
+            balance = self.env["clinic.sms.credit"].sudo()._roll(company, now)[company.id].total
             if needed > balance + 1e-9:
                 raise UserError(
                     self.env._(
