@@ -40,6 +40,7 @@ STATES = [
 ]
 REASONS = [
     ("opted_out", "Patient does not want SMS"),
+    ("no_consent", "Patient has not consented to SMS"),
     ("no_number", "No SMS number"),
     ("invalid_number", "Invalid SMS number"),
     ("deceased", "Patient deceased"),

@@ -62,6 +62,15 @@ class ClinicSmsEligibility(models.AbstractModel):
             number_problem=partner.sms_number_problem or "" if partner else "",
             attendee_state=attendee_state,
             own_number=bool(own_number),
+            consented=bool(partner.sms_consent) if partner else False,
+        )
+
+    @api.model
+    def _clinic(self, company):
+        """The core's Clinic for ``company``."""
+        return eligibility.Clinic(
+            enabled=bool(company.clinic_sms_enabled),
+            consent_required=bool(company.clinic_sms_consent_required),
         )
 
     @api.model
@@ -96,9 +105,10 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_active=message.rule_id.active if message.rule_id else None,
                 rule_confirmed_only=bool(message.rule_id.confirmed_only) if message.rule_id else False,
                 answers_opt_out=message.kind == "opt_out" and bool(message.reply_to_id),
+                answers_reply=bool(message.reply_to_id),
             ),
             patient=self._patient(message.partner_id, context, event, own_number),
-            clinic=eligibility.Clinic(enabled=bool(message.company_id.clinic_sms_enabled)),
+            clinic=self._clinic(message.company_id),
             appointment=self._appointment(event, message.company_id) if about_event else None,
             now=to_aware(now),
         )
@@ -119,12 +129,19 @@ class ClinicSmsEligibility(models.AbstractModel):
         return decisions
 
     @api.model
-    def _decide_patients(self, partners, kind="manual"):
+    def _decide_patients(self, partners, kind="manual", company=None):
         """[(partner, Decision | None)] for a message of ``kind`` about no appointment (the composer,
-        a staff notice, a greeting), in the order of ``partners``."""
+        a staff notice, a greeting) from ``company`` (the current one by default), in the order of
+        ``partners``."""
         context = self._context(partners)
+        consent_required = bool((company or self.env.company).sudo().clinic_sms_consent_required)
         return [
-            (partner, eligibility.patient_decision(self._patient(partner, context), kind))
+            (
+                partner,
+                eligibility.patient_decision(
+                    self._patient(partner, context), kind, consent_required=consent_required
+                ),
+            )
             for partner in partners
         ]
 
@@ -141,7 +158,7 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_confirmed_only=bool(rule.confirmed_only) if rule else False,
             ),
             patient=self._patient(partner, context, event),
-            clinic=eligibility.Clinic(enabled=bool(company.clinic_sms_enabled)),
+            clinic=self._clinic(company),
             appointment=self._appointment(event, company),
             now=to_aware(now),
         )

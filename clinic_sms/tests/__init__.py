@@ -1,6 +1,7 @@
 from . import (
     test_birthday,
     test_composer,
+    test_consent,
     test_credit_ui,
     test_credits,
     test_day_and_run,
