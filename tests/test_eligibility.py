@@ -1,6 +1,6 @@
 """The rule book (core/eligibility.py): every combination that matters, as a table."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -201,6 +201,45 @@ CASES = [
         facts("manual", patient=patient(attendee_state="declined")),
         None,
     ),
+    (
+        "a recall goes to a patient who booked nothing",
+        facts("recall", patient=patient(recall_date=date(2027, 2, 1)), recall_date=date(2027, 2, 1)),
+        None,
+    ),
+    (
+        "a recall is withdrawn once the patient booked an appointment",
+        facts(
+            "recall",
+            patient=patient(recall_date=date(2027, 2, 1), recall_booked=True),
+            recall_date=date(2027, 2, 1),
+        ),
+        ("cancelled", "appointment_booked"),
+    ),
+    (
+        "a recall for a recall date that moved is withdrawn",
+        facts("recall", patient=patient(recall_date=date(2027, 8, 1)), recall_date=date(2027, 2, 1)),
+        ("cancelled", "recall_moved"),
+    ),
+    (
+        "a recall for a removed recall date is withdrawn",
+        facts("recall", patient=patient(recall_date=None), recall_date=date(2027, 2, 1)),
+        ("cancelled", "recall_moved"),
+    ),
+    (
+        "a booked appointment withdraws only recalls",
+        facts("birthday", patient=patient(recall_booked=True)),
+        None,
+    ),
+    (
+        "a booked recall of a patient without consent says booked",
+        facts(
+            "recall",
+            patient=patient(recall_date=date(2027, 2, 1), recall_booked=True, consented=False),
+            clinic=el.Clinic(consent_required=True),
+            recall_date=date(2027, 2, 1),
+        ),
+        ("cancelled", "appointment_booked"),
+    ),
     # The order: the appointment before the patient; deceased before opted out before the number.
     (
         "a cancelled appointment of a deceased patient says cancelled",
@@ -242,6 +281,11 @@ def test_planning_ignores_what_is_read_when_sending():
         case = facts(patient=patient(**changes), clinic=el.Clinic(consent_required=True))
         assert el.may_plan(case)
         assert el.decide(case, el.SEND) is not None
+
+
+def test_planning_does_not_plan_a_recall_for_a_patient_who_booked():
+    booked = facts("recall", patient=patient(recall_date=date(2027, 2, 1), recall_booked=True))
+    assert el.decide(booked, el.PLAN) == el.Decision("cancelled", "appointment_booked")
 
 
 def test_planning_withdraws_for_the_appointment_and_the_rule():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 # --------------------------------------------------------------------------- message kinds
 
@@ -31,6 +31,7 @@ CONFIRMATION = "confirmation"
 RESCHEDULE = "reschedule"
 CANCELLATION = "cancellation"
 BIRTHDAY = "birthday"
+RECALL = "recall"
 MANUAL = "manual"
 NOTICE = "notice"
 OPT_OUT = "opt_out"
@@ -74,6 +75,10 @@ class Patient:
     own_number: bool = False
     #: The patient's tick *Consents to SMS* (only asked when the clinic requires consent).
     consented: bool = True
+    #: For a recall: the patient's recall date now, and whether they have a future, active
+    #: appointment of one of the recall rule's appointment types (any type when it has none).
+    recall_date: date | None = None
+    recall_booked: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Message:
     rule_confirmed_only: bool = False
     answers_opt_out: bool = False  # an opt-out confirmation created by a received STOP
     answers_reply: bool = False  # an answer to the patient's own reply (an opt-out confirmation, …)
+    recall_date: date | None = None  # a recall: the recall date it was planned for
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,14 @@ def _rule_archived(f: Facts) -> bool:
     return f.message.rule_active is False
 
 
+def _recall_booked(f: Facts) -> bool:
+    return f.message.kind == RECALL and f.patient.recall_booked
+
+
+def _recall_moved(f: Facts) -> bool:
+    return f.message.kind == RECALL and f.patient.exists and f.patient.recall_date != f.message.recall_date
+
+
 def _declined(f: Facts) -> bool:
     return _about_appointment(f) and f.patient.attendee_state == "declined"
 
@@ -240,6 +254,8 @@ RULES: tuple[Rule, ...] = (
     Rule("appointment_moved", "cancelled", _BOTH, _moved),
     Rule("patient_removed", "cancelled", _BOTH, _removed),
     Rule("rule_archived", "cancelled", _BOTH, _rule_archived),
+    Rule("appointment_booked", "cancelled", _BOTH, _recall_booked),
+    Rule("recall_moved", "cancelled", _BOTH, _recall_moved),
     Rule("declined", "cancelled", _BOTH, _declined),
     Rule("unconfirmed", "cancelled", _BOTH, _unconfirmed),
     Rule("sms_disabled", "skipped", _BOTH, _sms_disabled),

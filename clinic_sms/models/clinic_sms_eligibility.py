@@ -40,7 +40,29 @@ class ClinicSmsEligibility(models.AbstractModel):
         }
 
     @api.model
-    def _patient(self, partner, context, event=None, own_number=None):
+    def _recall_booked(self, partner_ids, rule, now):
+        """The ids among ``partner_ids`` who have a future, active appointment of one of the recall
+        ``rule``'s appointment types (of any type when it has none): one query."""
+        if not partner_ids:
+            return set()
+        self.env["calendar.event"].flush_model(["active", "start", "partner_ids", "categ_ids"])
+        types = rule.event_type_ids.ids
+        type_clause = (
+            " AND EXISTS (SELECT 1 FROM meeting_category_rel c"
+            " WHERE c.event_id = e.id AND c.type_id = ANY(%s))"
+            if types
+            else ""
+        )
+        self.env.cr.execute(
+            "SELECT DISTINCT rel.res_partner_id FROM calendar_event e"
+            " JOIN calendar_event_res_partner_rel rel ON rel.calendar_event_id = e.id"
+            " WHERE e.active AND e.start > %s AND rel.res_partner_id = ANY(%s)" + type_clause,
+            [now, list(partner_ids), *([types] if types else [])],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _patient(self, partner, context, event=None, own_number=None, recall_booked=False):
         """The core's Patient for ``partner`` (on ``event``, when the message is about one)."""
         number = own_number or partner.sms_number_e164
         attendee_state = None
@@ -63,6 +85,8 @@ class ClinicSmsEligibility(models.AbstractModel):
             attendee_state=attendee_state,
             own_number=bool(own_number),
             consented=bool(partner.sms_consent) if partner else False,
+            recall_date=partner.recall_date or None if partner else None,
+            recall_booked=recall_booked,
         )
 
     @api.model
@@ -98,6 +122,9 @@ class ClinicSmsEligibility(models.AbstractModel):
             own_number = message.number
         about_event = message.kind in eligibility.EVENT_KINDS and (message.event_id or message.event_start)
         event = message.event_id if about_event else None
+        recall_booked = False
+        if message.kind == eligibility.RECALL and message.partner_id and message.rule_id:
+            recall_booked = bool(self._recall_booked([message.partner_id.id], message.rule_id, now))
         return eligibility.Facts(
             message=eligibility.Message(
                 kind=message.kind,
@@ -106,8 +133,9 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_confirmed_only=bool(message.rule_id.confirmed_only) if message.rule_id else False,
                 answers_opt_out=message.kind == "opt_out" and bool(message.reply_to_id),
                 answers_reply=bool(message.reply_to_id),
+                recall_date=message.recall_date or None,
             ),
-            patient=self._patient(message.partner_id, context, event, own_number),
+            patient=self._patient(message.partner_id, context, event, own_number, recall_booked),
             clinic=self._clinic(message.company_id),
             appointment=self._appointment(event, message.company_id) if about_event else None,
             now=to_aware(now),

@@ -36,6 +36,18 @@ class ResPartner(models.Model):
         help="Who last set or removed the tick Consents to SMS (filled in automatically).",
     )
     birthday = fields.Date()
+    recall_date = fields.Date(
+        "Recall date",
+        tracking=True,
+        copy=False,
+        help="When the patient is due for their next check-up. Recall rules invite them by SMS; it moves "
+        "on by the recall interval when an appointment of a type that sets the next recall ends.",
+    )
+    recall_interval = fields.Integer(
+        "Recall every (months)",
+        default=0,
+        help="Months between check-ups; 0 means no recall.",
+    )
     deceased = fields.Boolean(tracking=True)
     sms_number_e164 = fields.Char(
         "SMS number (E.164)",

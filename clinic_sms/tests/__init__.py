@@ -13,6 +13,7 @@ from . import (
     test_odoo_sms,
     test_planning,
     test_provider_webhooks,
+    test_recall,
     test_replies,
     test_reports,
     test_routing,
