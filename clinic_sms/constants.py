@@ -12,6 +12,7 @@ RULE_KINDS = [
     ("reschedule", "Moved appointment"),
     ("cancellation", "Cancelled appointment"),
     ("birthday", "Birthday greeting"),
+    ("recall", "Recall"),
 ]
 TEMPLATE_KINDS = [
     ("reminder", "Reminder"),
@@ -19,6 +20,7 @@ TEMPLATE_KINDS = [
     ("reschedule", "Moved appointment"),
     ("cancellation", "Cancelled appointment"),
     ("birthday", "Birthday greeting"),
+    ("recall", "Recall"),
     ("manual", "Message to patients"),
     ("notice", "Notice"),
     ("opt_out", "Opt-out confirmation"),
@@ -40,6 +42,7 @@ STATES = [
 ]
 REASONS = [
     ("opted_out", "Patient does not want SMS"),
+    ("no_consent", "Patient has not consented to SMS"),
     ("no_number", "No SMS number"),
     ("invalid_number", "Invalid SMS number"),
     ("deceased", "Patient deceased"),
@@ -69,6 +72,8 @@ REASONS = [
     ("brought_forward", "Sent earlier by a manual reminder run"),
     ("coalesced", "Merged into another notice"),
     ("duplicate", "Duplicate of another message"),
+    ("appointment_booked", "Patient booked an appointment"),
+    ("recall_moved", "Recall date changed"),
 ]
 REASON_CODES = {code for code, _label in REASONS}
 #: States in which a message blocks planning the same message again.

@@ -13,8 +13,8 @@ phone about), then what is wrong with the patient (phone instead).
 Two moments ask the table:
 
 * **planning** (:data:`PLAN`): only the rules that planning can know for good — the clinic's switch,
-  the appointment, the patient's place on it, the rule. A patient's number, opt-out or death are read
-  when the message is sent, not when it is planned (they may change in between).
+  the appointment, the patient's place on it, the rule. A patient's number, opt-out, consent or death
+  are read when the message is sent, not when it is planned (they may change in between).
 * **sending** (:data:`SEND`): every rule, with the facts of that moment.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 # --------------------------------------------------------------------------- message kinds
 
@@ -31,6 +31,7 @@ CONFIRMATION = "confirmation"
 RESCHEDULE = "reschedule"
 CANCELLATION = "cancellation"
 BIRTHDAY = "birthday"
+RECALL = "recall"
 MANUAL = "manual"
 NOTICE = "notice"
 OPT_OUT = "opt_out"
@@ -50,6 +51,9 @@ SEND = "send"
 @dataclass(frozen=True)
 class Clinic:
     enabled: bool = True
+    #: *Patients must consent to SMS*: a patient without the tick gets nothing but answers to their
+    #: own replies.
+    consent_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,12 @@ class Patient:
     #: The message goes to a number of its own, not the patient's (Odoo's own SMS, an answer to a
     #: number that wrote to us): the patient's number state does not matter.
     own_number: bool = False
+    #: The patient's tick *Consents to SMS* (only asked when the clinic requires consent).
+    consented: bool = True
+    #: For a recall: the patient's recall date now, and whether they have a future, active
+    #: appointment of one of the recall rule's appointment types (any type when it has none).
+    recall_date: date | None = None
+    recall_booked: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,8 @@ class Message:
     rule_active: bool | None = None
     rule_confirmed_only: bool = False
     answers_opt_out: bool = False  # an opt-out confirmation created by a received STOP
+    answers_reply: bool = False  # an answer to the patient's own reply (an opt-out confirmation, …)
+    recall_date: date | None = None  # a recall: the recall date it was planned for
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,14 @@ def _rule_archived(f: Facts) -> bool:
     return f.message.rule_active is False
 
 
+def _recall_booked(f: Facts) -> bool:
+    return f.message.kind == RECALL and f.patient.recall_booked
+
+
+def _recall_moved(f: Facts) -> bool:
+    return f.message.kind == RECALL and f.patient.exists and f.patient.recall_date != f.message.recall_date
+
+
 def _declined(f: Facts) -> bool:
     return _about_appointment(f) and f.patient.attendee_state == "declined"
 
@@ -206,6 +226,16 @@ def _opted_out(f: Facts) -> bool:
     return not f.message.answers_opt_out and (f.patient.opted_out or f.patient.blacklisted)
 
 
+def _no_consent(f: Facts) -> bool:
+    # Only a patient (a contact) consents; the answer to their own reply goes without the tick.
+    return (
+        f.clinic.consent_required
+        and f.patient.exists
+        and not f.patient.consented
+        and not f.message.answers_reply
+    )
+
+
 def _no_number(f: Facts) -> bool:
     return not f.patient.own_number and f.patient.number_state == "missing"
 
@@ -225,6 +255,8 @@ RULES: tuple[Rule, ...] = (
     Rule("appointment_moved", "cancelled", _BOTH, _moved),
     Rule("patient_removed", "cancelled", _BOTH, _removed),
     Rule("rule_archived", "cancelled", _BOTH, _rule_archived),
+    Rule("appointment_booked", "cancelled", _BOTH, _recall_booked),
+    Rule("recall_moved", "cancelled", _BOTH, _recall_moved),
     Rule("declined", "cancelled", _BOTH, _declined),
     Rule("unconfirmed", "cancelled", _BOTH, _unconfirmed),
     Rule("sms_disabled", "skipped", _BOTH, _sms_disabled),
@@ -238,6 +270,7 @@ RULES: tuple[Rule, ...] = (
         _opted_out,
         lambda f: "" if f.patient.opted_out else "blacklisted",
     ),
+    Rule("no_consent", "skipped", _SEND_ONLY, _no_consent),
     Rule("no_number", "skipped", _SEND_ONLY, _no_number),
     Rule("invalid_number", "skipped", _SEND_ONLY, _invalid_number, lambda f: f.patient.number_problem),
 )
@@ -245,7 +278,7 @@ RULES: tuple[Rule, ...] = (
 #: Every reason the table can give, in its order.
 REASONS: tuple[str, ...] = tuple(rule.reason for rule in RULES)
 #: The reasons that concern the patient alone (what staff can act on by phoning instead).
-PATIENT_REASONS = ("not_a_patient", "deceased", "opted_out", "no_number", "invalid_number")
+PATIENT_REASONS = ("not_a_patient", "deceased", "opted_out", "no_consent", "no_number", "invalid_number")
 
 
 def decide(facts: Facts, moment: str = SEND) -> Decision | None:
@@ -264,7 +297,16 @@ def may_plan(facts: Facts) -> bool:
     return decide(facts, PLAN) is None
 
 
-def patient_decision(patient: Patient, kind: str = MANUAL, answers_opt_out: bool = False) -> Decision | None:
+def patient_decision(
+    patient: Patient, kind: str = MANUAL, answers_opt_out: bool = False, consent_required: bool = False
+) -> Decision | None:
     """Whether ``patient`` may receive a message of ``kind`` about no particular appointment (the
-    composer, a greeting, a staff notice): the patient's own rules only, in the table's order."""
-    return decide(Facts(message=Message(kind=kind, answers_opt_out=answers_opt_out), patient=patient))
+    composer, a greeting, a staff notice): the patient's own rules only, in the table's order, with
+    the clinic's ``consent_required`` setting."""
+    return decide(
+        Facts(
+            message=Message(kind=kind, answers_opt_out=answers_opt_out, answers_reply=answers_opt_out),
+            patient=patient,
+            clinic=Clinic(consent_required=consent_required),
+        )
+    )
