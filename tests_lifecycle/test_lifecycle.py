@@ -104,6 +104,11 @@ from datetime import timedelta
 from odoo import fields
 env.ref("base.main_company").write({"country_id": env.ref("base.dk").id})
 env.ref("base.user_admin").write({"email": "admin@clinic.example"})
+# The clinic's time zone defaults to the installing user's: one where it is around noon now, so that
+# the sending window (8-20 by default) is open whatever hour the test runs at (a 24-hour reminder
+# due at once for an appointment in 2 hours is planned only while the window is open).
+offset = 12 - fields.Datetime.now().hour
+env.ref("base.user_root").tz = "Etc/GMT" + ("" if not offset else f"{-offset:+d}")
 dk = env.ref("base.dk").id
 Partner = env["res.partner"]
 anna = Partner.create({"name": "Anna Jensen", "phone": "+45 20 12 34 56", "country_id": dk})

@@ -58,7 +58,7 @@ class TestTemplateTools(ClinicSmsCase):
 
     def test_the_reminder_run_previews_and_sends_the_transliterated_text(self):
         event = self.make_event(NOW + timedelta(days=1), patients=self.polish_patient)
-        run = self.env["clinic.sms.reminder.run"].create({"days_ahead": 1})
+        run = self.env["clinic.sms.reminder.run"].create({})  # tomorrow, the default
         run.action_preview()
         line = run.line_ids.filtered(lambda line: line.partner_id == self.polish_patient)
         self.assertEqual(line.event_id, event)
