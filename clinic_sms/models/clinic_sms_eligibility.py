@@ -42,7 +42,18 @@ class ClinicSmsEligibility(models.AbstractModel):
             "internal": self.env["clinic.sms.planner"]._internal_partner_ids(),
             "blacklisted": self._blacklisted_numbers(partners.mapped("sms_number_e164")),
             "attendees": attendees,
+            "email_blacklisted": self._blacklisted_emails(partners.mapped("email_normalized")),
         }
+
+    @api.model
+    def _blacklisted_emails(self, emails):
+        """The addresses among ``emails`` (normalized) that are on Odoo's e-mail blacklist."""
+        emails = [e for e in emails if e]
+        if not emails:
+            return set()
+        self.env["mail.blacklist"].flush_model(["email", "active"])
+        self.env.cr.execute("SELECT email FROM mail_blacklist WHERE active AND email = ANY(%s)", [emails])
+        return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _patient(self, partner, context, event=None, own_number=None):
@@ -67,6 +78,11 @@ class ClinicSmsEligibility(models.AbstractModel):
             number_problem=partner.sms_number_problem or "" if partner else "",
             attendee_state=attendee_state,
             own_number=bool(own_number),
+            has_email=bool(
+                partner
+                and partner.email_normalized
+                and partner.email_normalized not in context.get("email_blacklisted", ())
+            ),
         )
 
     @api.model
@@ -101,6 +117,7 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_active=message.rule_id.active if message.rule_id else None,
                 rule_confirmed_only=bool(message.rule_id.confirmed_only) if message.rule_id else False,
                 answers_opt_out=message.kind == "opt_out" and bool(message.reply_to_id),
+                email_fallback=bool(message.rule_id.email_fallback) if message.rule_id else False,
             ),
             patient=self._patient(message.partner_id, context, event, own_number),
             clinic=eligibility.Clinic(enabled=bool(message.company_id.clinic_sms_enabled)),

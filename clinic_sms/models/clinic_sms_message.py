@@ -16,7 +16,7 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 
 from .. import access
-from ..constants import FINAL_STATES, MESSAGE_KINDS, PURGE_BATCH_SIZE, REASONS, STATES, UNSENT_STATES
+from ..constants import CHANNELS, FINAL_STATES, MESSAGE_KINDS, PURGE_BATCH_SIZE, REASONS, STATES, UNSENT_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class ClinicSmsMessage(models.Model):
         "clinic.sms.message.recovery",
         "clinic.sms.message.render",
         "clinic.sms.message.inbound",
+        "clinic.sms.message.email",
     ]
     _description = "Clinic SMS message"
     _order = "due_at desc, id desc"
@@ -56,6 +57,24 @@ class ClinicSmsMessage(models.Model):
         "Text", help="Filled in when the message is dispatched, from the template's current text."
     )
     state = fields.Selection(STATES, required=True, default="queued", index=True, readonly=True)
+    channel = fields.Selection(
+        CHANNELS,
+        required=True,
+        default="sms",
+        readonly=True,
+        help="SMS, or E-mail when the rule allows e-mail and the patient had no valid SMS number when "
+        "it was sent. An e-mail is Delivered once the clinic's mail server took it, and Failed when "
+        "it could not be sent or bounced; it costs no credits.",
+    )
+    email_to = fields.Char("E-mail address", readonly=True, help="Where the e-mail went.")
+    mail_id = fields.Many2one(
+        "mail.mail",
+        "E-mail",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="Odoo's outgoing e-mail that carries this message.",
+    )
     reason = fields.Selection(REASONS, readonly=True)
     error = fields.Char(readonly=True)
     due_at = fields.Datetime("Due", required=True, default=fields.Datetime.now, readonly=True)
@@ -148,6 +167,10 @@ class ClinicSmsMessage(models.Model):
         "(due_at DESC, id DESC) INCLUDE (company_id) WHERE state IN ('failed', 'skipped', 'expired')"
     )
     _expire_idx = models.Index("(expire_at) WHERE state IN ('scheduled', 'queued')")
+
+    def init(self):
+        # Planning inserts rows in SQL (clinic.sms.planner): the column default gives them "sms".
+        self.env.cr.execute("ALTER TABLE clinic_sms_message ALTER COLUMN channel SET DEFAULT 'sms'")
 
     @api.depends("kind", "partner_id", "due_at")
     def _compute_display_name(self):
