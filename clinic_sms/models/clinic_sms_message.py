@@ -16,7 +16,15 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 
 from .. import access
-from ..constants import CHANNELS, FINAL_STATES, MESSAGE_KINDS, PURGE_BATCH_SIZE, REASONS, STATES, UNSENT_STATES
+from ..constants import (
+    CHANNELS,
+    FINAL_STATES,
+    MESSAGE_KINDS,
+    PURGE_BATCH_SIZE,
+    REASONS,
+    STATES,
+    UNSENT_STATES,
+)
 
 _logger = logging.getLogger(__name__)
 

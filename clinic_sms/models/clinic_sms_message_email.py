@@ -121,4 +121,3 @@ class ClinicSmsMessageEmail(models.AbstractModel):
         if rows:
             detail = html2plaintext(message_dict.get("body") or "").strip()
             rows.write({"state": "failed", "reason": "email_bounced", "error": detail[:250] or False})
-

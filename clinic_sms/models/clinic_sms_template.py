@@ -25,7 +25,7 @@ class ClinicSmsTemplate(models.Model):
         "E-mail subject",
         translate=True,
         help="The subject when a message of this template goes by e-mail (a rule's option for patients "
-        "without a valid SMS number); placeholders as in the text. Empty: \"Message from\" and the "
+        'without a valid SMS number); placeholders as in the text. Empty: "Message from" and the '
         "clinic's name.",
     )
     company_id = fields.Many2one("res.company", index=True)
