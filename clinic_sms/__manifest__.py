@@ -25,6 +25,7 @@
         "wizards/clinic_sms_composer_views.xml",
         "wizards/clinic_sms_day_views.xml",
         "wizards/clinic_sms_reminder_run_views.xml",
+        "wizards/clinic_sms_resend_views.xml",
         "views/clinic_sms_message_views.xml",
         "views/res_partner_actions.xml",
         "views/clinic_sms_template_views.xml",

@@ -51,6 +51,24 @@ def test_reminder_that_would_arrive_after_the_start_is_not_planned():
     )
 
 
+def test_a_reminder_sent_by_hand_goes_now_or_at_the_earliest_time_asked_inside_the_window():
+    now, begin = utc(2027, 1, 11, 10), utc(2027, 1, 12, 9)  # 11:00 local; tomorrow 10:00 local
+    plan = planner.plan_manual_reminder(now, None, begin, CPH)
+    assert (plan.due_at, plan.expire_at) == (now, begin)
+    assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 9), begin, CPH).due_at == now  # past: now
+    assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 15), begin, CPH).due_at == utc(2027, 1, 11, 15)
+    # 21:30 local asked: moved forward to 08:00 local the next morning, never back to the evening.
+    assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 20, 30), begin, CPH).due_at == utc(
+        2027, 1, 12, 7
+    )
+
+
+def test_a_reminder_sent_by_hand_is_not_planned_for_after_the_start():
+    now, begin = utc(2027, 1, 11, 10), utc(2027, 1, 12, 7, 30)  # tomorrow 08:30 local
+    assert planner.plan_manual_reminder(now, begin, begin, CPH) is None
+    assert planner.plan_manual_reminder(now, utc(2027, 1, 11, 20, 30), utc(2027, 1, 12, 7), CPH) is None
+
+
 def test_confirmation_waits_for_window_but_not_past_the_appointment():
     now = utc(2027, 1, 11, 21)  # 22:00 local
     plan = planner.plan_notice("confirmation", now, utc(2027, 1, 14, 10), CPH)

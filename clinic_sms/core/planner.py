@@ -70,6 +70,21 @@ def plan_reminder(
     return timing.plan("reminder", now, begin, due, settings.tz, settings.window_start, settings.window_end)
 
 
+def plan_manual_reminder(
+    now: datetime, earliest: datetime | None, begin: datetime, settings: Settings
+) -> timing.Plan | None:
+    """Plan a reminder staff send by hand (the manual run): due at ``earliest`` (now when empty or
+    past), moved *forward* to the next window opening, never back as a rule's reminder is (staff
+    asked for "not before"); expires when the appointment starts. None when it could only go at or
+    after the start."""
+    due_at = timing.next_window_open(
+        max(now, earliest or now), settings.tz, settings.window_start, settings.window_end
+    )
+    if due_at >= begin:
+        return None
+    return timing.Plan(due_at, timing.expiry(timing.REMINDER, due_at, begin))
+
+
 def plan_notice(kind: str, now: datetime, begin: datetime | None, settings: Settings) -> timing.Plan | None:
     """Plan a notice due now. ``begin`` is the appointment's start (aware), when there is one.
 

@@ -24,7 +24,10 @@ from ..constants import (
     REASONS,
     STATES,
     UNSENT_STATES,
+    to_aware,
+    to_naive,
 )
+from ..core import planner
 
 _logger = logging.getLogger(__name__)
 
@@ -141,6 +144,20 @@ class ClinicSmsMessage(models.Model):
         ondelete="set null",
         help="The patient's reply this message answers (an opt-out confirmation answers a STOP).",
     )
+    resend_of_id = fields.Many2one(
+        "clinic.sms.message",
+        "Sent again from",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The reminder that had reached the patient and that staff sent again with this message.",
+    )
+    resend = fields.Boolean(
+        "Sent again",
+        readonly=True,
+        help="A reminder that had reached the patient, sent again by staff. It is not the "
+        "appointment's reminder: the limit of one reminder per appointment leaves it out.",
+    )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
@@ -151,11 +168,22 @@ class ClinicSmsMessage(models.Model):
         " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
         "This patient already has this message for this appointment.",
     )
+    # A reminder sent again (*Send again* on a delivered one, vitosms' "rücksetzen") is a new row
+    # with no rule and ``resend`` set: it copies the text that reached the patient, so it is not
+    # the appointment's reminder that the two indexes above and below keep to one (``_event_rule_once``
+    # only holds rows with a rule; this one leaves resends out). A flag rather than
+    # ``resend_of_id IS NULL``: purging the original sets that link to null, the flag stays. Instead,
+    # at most one resend of a reminder is on its way at a time (``_resend_pending_once``), so a
+    # second click while the first is pending adds nothing.
     _manual_reminder_once = models.UniqueIndex(
         "(event_id, partner_id, event_start)"
-        " WHERE kind = 'reminder' AND rule_id IS NULL AND event_id IS NOT NULL"
+        " WHERE kind = 'reminder' AND rule_id IS NULL AND event_id IS NOT NULL AND resend IS NOT TRUE"
         " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
         "This patient already has a manual reminder for this appointment.",
+    )
+    _resend_pending_once = models.UniqueIndex(
+        "(resend_of_id) WHERE resend_of_id IS NOT NULL AND state IN ('scheduled', 'queued', 'sending')",
+        "This reminder is already being sent again.",
     )
     _birthday_once = models.UniqueIndex(
         "(partner_id, rule_id, birthday_year)"
@@ -235,6 +263,8 @@ class ClinicSmsMessage(models.Model):
                     "body": False if (m.template_id or m.rule_id) else m.body,
                     "company_id": m.company_id.id,
                     "birthday_year": m.birthday_year,
+                    "resend": m.resend,
+                    "resend_of_id": m.resend_of_id.id,
                     "state": "queued",
                     "due_at": now,
                     "expire_at": m.event_start if m.kind == "reminder" else now + timedelta(hours=24),
@@ -249,6 +279,55 @@ class ClinicSmsMessage(models.Model):
             "domain": [("id", "in", new.ids)],
             "name": self.env._("Messages queued again"),
         }
+
+    #: The states of a reminder that reached the patient (or the provider) and may be sent again.
+    RESENDABLE_STATES = ("sent", "delivered", "buffered")
+
+    def _clinic_sms_resendable(self):
+        """Whether *Send again* with a confirmation (``clinic.sms.resend``) applies: a reminder
+        about an appointment that reached the patient (failed ones go through ``action_retry``)."""
+        self.ensure_one()
+        return self.kind == "reminder" and self.state in self.RESENDABLE_STATES and bool(self.event_id)
+
+    def _clinic_sms_resend(self):
+        """Send this reminder, which reached the patient, again: a new queued row with the same text;
+        this one stays as it is. While a resend of the same reminder is on its way, that one is
+        answered and nothing is added. Callers check the access rights (runs as superuser)."""
+        self.ensure_one()
+        if not self._clinic_sms_resendable():
+            raise UserError(self.env._("Only a reminder that reached the patient can be sent again here."))
+        original = self.resend_of_id or self
+        Message = self.sudo()
+        pending = Message.search(
+            [("resend_of_id", "=", original.id), ("state", "in", ("scheduled", "queued", "sending"))],
+            limit=1,
+        )
+        if pending:
+            return pending
+        company = self.company_id
+        event = self.event_id.sudo().with_context(active_test=False)
+        settings = self.env["clinic.sms.planner"]._settings(company)
+        begin = planner.event_start(event.start, event.allday, event.start_date, settings.tz)
+        plan = planner.plan_manual_reminder(to_aware(fields.Datetime.now()), None, begin, settings)
+        if not plan:
+            raise UserError(self.env._("Too late: the appointment starts before the reminder could go."))
+        return Message.create(
+            {
+                "kind": "reminder",
+                "event_id": event.id,
+                "event_start": self.event_start,
+                "user_id": self.user_id.id,
+                "partner_id": self.partner_id.id,
+                "company_id": company.id,
+                "body": self.body,
+                "body_fixed": True,
+                "resend": True,
+                "resend_of_id": original.id,
+                "state": "queued",
+                "due_at": to_naive(plan.due_at),
+                "expire_at": to_naive(plan.expire_at),
+            }
+        )
 
     # --- log care
 

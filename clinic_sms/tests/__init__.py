@@ -15,6 +15,7 @@ from . import (
     test_provider_webhooks,
     test_replies,
     test_reports,
+    test_resend,
     test_routing,
     test_security,
     test_stateful,

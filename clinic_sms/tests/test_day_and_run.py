@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from .common import NOW, ClinicSmsCase
@@ -172,13 +172,13 @@ class TestReminderRun(ClinicSmsCase):
         Run = self.env["clinic.sms.reminder.run"]
         if user:
             Run = Run.with_user(user)
-        run = Run.create({"days_ahead": 1, "event_type_ids": [(6, 0, self.type_treatment.ids)], **values})
+        run = Run.create({"event_type_ids": [(6, 0, self.type_treatment.ids)], **values})
         run.action_preview()
         return run
 
     def test_preview_exclusions_with_reasons(self):
         run = self.run_wizard()
-        self.assertEqual(run.day, date(2027, 1, 12))
+        self.assertEqual((run.date_from, run.date_to), (DAY, DAY), "tomorrow by default")
         reasons = {line.partner_id: line.excluded_reason for line in run.line_ids if line.excluded_reason}
         self.assertEqual(
             reasons,
@@ -242,6 +242,88 @@ class TestReminderRun(ClinicSmsCase):
         self.dispatch()
         self.assertEqual(manual.state, "delivered")
         self.assertIn(anna.body, [o.body for o in self.sent])
+
+    def test_a_range_of_two_days_reminds_the_appointments_of_both(self):
+        run = self.run_wizard(date_to=DAY + timedelta(days=1))
+        bo = run.line_ids.filtered(lambda line: line.partner_id == self.patient2 and not line.excluded_reason)
+        self.assertEqual(len(bo), 2, "Bo's appointment of each day")
+        run.action_send()
+        self.assertEqual(len(self.messages(kind="reminder", states=("queued",), partner=self.patient2)), 2)
+
+    def test_the_range_is_checked(self):
+        for date_from, date_to, error in (
+            (DAY, DAY - timedelta(days=1), "before the start"),
+            (DAY, DAY + timedelta(days=31), "at most 31 days"),
+            (DAY - timedelta(days=2), DAY, "in the past"),
+        ):
+            run = self.env["clinic.sms.reminder.run"].create({"date_from": date_from})
+            run.date_to = date_to
+            with self.subTest(error), self.assertRaisesRegex(UserError, error):
+                run.action_preview()
+        run = self.run_wizard(date_to=DAY + timedelta(days=30))
+        self.assertTrue(run.line_ids, "31 days are fine")
+
+    def test_only_the_chosen_statuses_are_reminded_and_declined_goes_through_the_rule_book(self):
+        def answer(event, partner, state):
+            event.attendee_ids.filtered(lambda a: a.partner_id == partner).state = state
+
+        answer(self.bo, self.patient2, "tentative")
+        answer(self.first, self.patient, "declined")
+        run = self.run_wizard(include_tentative=False)
+        self.assertNotIn(self.bo, run.line_ids.event_ids, "tentative is not chosen")
+        declined = run.line_ids.filtered(lambda line: line.event_id == self.first)
+        self.assertEqual(declined.excluded_reason, "declined", "the rule book says why")
+        run = self.run_wizard(include_accepted=False, include_needs_action=False)
+        self.assertEqual(
+            run.line_ids.filtered(lambda line: not line.excluded_reason).event_id,
+            self.bo,
+            "only the tentative answer",
+        )
+        with self.assertRaisesRegex(UserError, "at least one appointment status"):
+            self.run_wizard(include_accepted=False, include_needs_action=False, include_tentative=False)
+
+    def test_an_earliest_send_time_sets_the_due_time(self):
+        later = NOW + timedelta(hours=3)  # 14:00 local
+        run = self.run_wizard(send_after=later)
+        run.action_send()
+        queued = self.messages(kind="reminder", states=("queued",))
+        self.assertEqual(len(queued), 3)
+        self.assertEqual(set(queued.mapped("due_at")), {later})
+        refs = {str(message_id) for message_id in queued.ids}
+        self.dispatch()
+        self.assertFalse([o for o in self.sent if o.ref in refs], "nothing goes before the earliest time")
+        self.dispatch(later)
+        self.assertEqual(len([o for o in self.sent if o.ref in refs]), 3)
+
+    def test_an_earliest_time_outside_the_window_waits_for_it_and_leaves_out_what_comes_too_late(self):
+        run = self.run_wizard(send_after=at(8))  # 09:00 local tomorrow, when Anna's first one starts
+        too_late = run.line_ids.filtered(lambda line: line.excluded_reason == "too_late")
+        self.assertEqual(too_late.event_id, self.first)
+        self.assertFalse(too_late.selected)
+        run = self.run_wizard(send_after=at(6))  # 07:00 local tomorrow: the window opens at 08:00
+        run.action_send()
+        self.assertEqual(set(self.messages(kind="reminder", states=("queued",)).mapped("due_at")), {at(7)})
+
+    def test_the_credit_check_refuses_too_few_credits_and_the_summary_says_what_is_left(self):
+        self.company.clinic_sms_credit_check = True
+        run = self.run_wizard(user=self.staff)
+        sent = run.line_ids.filtered(lambda line: line.selected and not line.excluded_reason)
+        self.assertEqual(run.credits_needed, sum(sent.mapped("credits")))
+        self.assertGreaterEqual(run.credits_needed, 3)
+        self.assertEqual((run.credits_left, run.credits_short), (0, True))
+        with self.assertRaisesRegex(UserError, "need %g credits, but only 0 are left" % run.credits_needed):
+            run.action_send()
+        self.assertFalse(self.messages(kind="reminder", states=("queued",)))
+        self.env["clinic.sms.credit"].create(
+            {"kind": "adjustment", "amount": run.credits_needed + 2, "note": "Test credits"}
+        )
+        self.env.invalidate_all()
+        self.assertFalse(run.credits_short)
+        action = run.action_send()
+        self.assertEqual(
+            action["params"]["message"], "3 reminders queued; 2 credits left once they are sent."
+        )
+        self.assertEqual(len(self.messages(kind="reminder", states=("queued",))), 3)
 
     def test_access(self):
         run = self.run_wizard(user=self.staff)

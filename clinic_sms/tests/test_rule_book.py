@@ -40,7 +40,7 @@ class TestRuleBook(ClinicSmsCase):
     # ------------------------------------------------------------------ the manual run
 
     def run_tomorrow(self):
-        run = self.env["clinic.sms.reminder.run"].create({"days_ahead": 1})
+        run = self.env["clinic.sms.reminder.run"].create({})  # tomorrow
         run.action_preview()
         return run
 

@@ -361,9 +361,7 @@ class TestSecurityRpc(SecurityRpcCase):
             }
         )
         self.new_event(datetime(2027, 1, 12, 13, 0), patients=patient)
-        return self.call(
-            user, "clinic.sms.reminder.run", "create", [{"company_id": self.company_a.id, "days_ahead": 1}]
-        )
+        return self.call(user, "clinic.sms.reminder.run", "create", [{"company_id": self.company_a.id}])
 
     def door__clinic_sms_reminder_run__action_preview(self, user):
         self.call(user, "clinic.sms.reminder.run", "action_preview", [[self.reminder_run(user)]])
@@ -385,6 +383,14 @@ class TestSecurityRpc(SecurityRpcCase):
         self.call(user, "clinic.sms.reminder.run", "action_preview", [[run_id]])
         line = self.env["clinic.sms.reminder.run"].browse(run_id).line_ids[:1]
         self.call(user, "clinic.sms.reminder.run.line", "write", [line.ids, {"selected": False}])
+
+    def door__clinic_sms_resend__action_confirm(self, user):
+        event = self.new_event(patients=self.patient)
+        reminder = self.make_message(
+            kind="reminder", state="delivered", event_id=event.id, event_start=event.start, body="Hi"
+        )
+        wizard = self.call(user, "clinic.sms.resend", "create", [{"message_id": reminder.id}])
+        self.call(user, "clinic.sms.resend", "action_confirm", [[wizard]])
 
     def door__clinic_sms_credit_purchase__action_confirm(self, user):
         values = {"company_id": self.company_a.id, "pack": "100"}

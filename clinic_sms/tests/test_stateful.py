@@ -498,9 +498,9 @@ class ClinicMachine(RuleBasedStateMachine):
             )
         }
         last = self.last_message_id()
-        run = self.env["clinic.sms.reminder.run"].create(
-            {"days_ahead": days_ahead, "one_per_day": one_per_day}
-        )
+        Run = self.env["clinic.sms.reminder.run"]
+        day = Run._local_today(self.env.company) + timedelta(days=days_ahead)
+        run = Run.create({"date_from": day, "date_to": day, "one_per_day": one_per_day})
 
         def send():
             run.action_preview()

@@ -4,5 +4,6 @@ from . import (
     clinic_sms_day,
     clinic_sms_purge,
     clinic_sms_reminder_run,
+    clinic_sms_resend,
     clinic_sms_statement,
 )

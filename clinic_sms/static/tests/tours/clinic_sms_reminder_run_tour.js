@@ -18,9 +18,8 @@ registry.category("web_tour.tours").add("clinic_sms_reminder_run_tour", {
             run: "click",
         },
         {
-            content: "Tomorrow's appointments (1 day ahead)",
-            trigger: ".modal div[name=days_ahead] input",
-            run: "edit 1",
+            content: "Tomorrow's appointments (the default range)",
+            trigger: ".modal div[name=date_from]",
         },
         {
             content: "Preview",
@@ -42,13 +41,17 @@ registry.category("web_tour.tours").add("clinic_sms_reminder_run_tour", {
                 ".modal:has(div[name=selected_count]:contains(1)):has(div[name=excluded_count]:contains(1))",
         },
         {
+            content: "The credits these reminders need are shown against the balance",
+            trigger: ".modal:has(div[name=credits_needed]:contains(2.00)):has(div[name=credits_after]:contains(-2.00))",
+        },
+        {
             content: "Send the selected",
             trigger: ".modal footer button[name=action_send]",
             run: "click",
         },
         {
             content: "The reminders are queued",
-            trigger: ".o_notification:contains(1 reminders will be sent)",
+            trigger: ".o_notification:contains(1 reminders queued)",
         },
     ],
 });
