@@ -117,7 +117,8 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_active=message.rule_id.active if message.rule_id else None,
                 rule_confirmed_only=bool(message.rule_id.confirmed_only) if message.rule_id else False,
                 answers_opt_out=message.kind == "opt_out" and bool(message.reply_to_id),
-                email_fallback=bool(message.rule_id.email_fallback) if message.rule_id else False,
+                # A reminder sent again by staff has no rule: its original's rule says.
+                email_fallback=bool((message.rule_id or message.resend_of_id.rule_id).email_fallback),
             ),
             patient=self._patient(message.partner_id, context, event, own_number),
             clinic=eligibility.Clinic(enabled=bool(message.company_id.clinic_sms_enabled)),

@@ -450,7 +450,16 @@ class ClinicSmsMessage(models.Model):
                 }
                 if message.reason and message.state in ("failed", "skipped"):
                     values["reason"] = reasons.get(message.reason, message.reason)
-                    lines.append(self.env._("SMS %(kind)s to %(patient)s: %(state)s (%(reason)s).", **values))
+                    if message.channel == "email":
+                        lines.append(
+                            self.env._("E-mail %(kind)s to %(patient)s: %(state)s (%(reason)s).", **values)
+                        )
+                    else:
+                        lines.append(
+                            self.env._("SMS %(kind)s to %(patient)s: %(state)s (%(reason)s).", **values)
+                        )
+                elif message.channel == "email":
+                    lines.append(self.env._("E-mail %(kind)s to %(patient)s: %(state)s.", **values))
                 else:
                     lines.append(self.env._("SMS %(kind)s to %(patient)s: %(state)s.", **values))
             # One note per appointment and batch, whatever the number of its patients.

@@ -34,7 +34,7 @@ class ClinicSmsMessageEmail(models.AbstractModel):
         now, in the patient's language, not transliterated. Raises TemplateError."""
         self.ensure_one()
         body = self.with_context(clinic_sms_channel="email")._render_body()
-        template = self.template_id or self.rule_id.template_id
+        template = self.template_id or (self.rule_id or self.resend_of_id.rule_id).template_id
         lang, values = self._render_values()
         subject = template.with_context(lang=lang).subject if template else ""
         if subject:

@@ -68,6 +68,9 @@ class TestEmailFallback(ClinicSmsCase):
         self.assertFalse(self.env["clinic.sms.credit"].search([("message_id", "=", reminder.id)]))
         self.dispatch(reminder.due_at + timedelta(hours=1))
         self.assertEqual(len(self._mails()), 1, "never twice")
+        self.env["clinic.sms.message"]._cron_clinic_sms_event_notes()
+        note = reminder.event_id.message_ids.filtered(lambda m: "Clara Berg" in (m.body or ""))
+        self.assertIn("E-mail Reminder to Clara Berg: Sent.", note.body)
 
     def test_an_invalid_number_goes_by_email_and_without_subject_the_clinic_names_it(self):
         self.rule_reminder.email_fallback = True
@@ -152,3 +155,18 @@ class TestEmailFallback(ClinicSmsCase):
     def test_a_subject_with_an_unknown_placeholder_is_refused(self):
         with self.assertRaises(ValidationError):
             self.template.subject = "Hello {nobody}"
+
+    def test_a_reminder_that_went_by_email_and_is_sent_again_goes_by_email_again(self):
+        self.add_users()
+        self.rule_reminder.email_fallback = True
+        reminder = self._reminder(self.clara)
+        self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.channel), ("sent", "email"))
+        wizard = self.env["clinic.sms.resend"].with_user(self.staff)
+        wizard.with_context(default_message_id=reminder.id).create({}).action_confirm()
+        again = self.messages(reminder.event_id, "reminder") - reminder
+        self.dispatch()
+        self.assertEqual((again.state, again.channel), ("sent", "email"))
+        self.assertEqual(again.mail_id.subject, "Your appointment on 13 January 2027")
+        self.assertEqual(again.body, reminder.body)
+        self.assertEqual(len(self._mails()), 2)
