@@ -7,6 +7,40 @@ from odoo.tests import tagged
 from .common import NOW, ClinicSmsCase
 
 
+BOUNCE = """From: MAILER-DAEMON <MAILER-DAEMON@example.com>
+To: clinic@example.com
+Subject: Undelivered Mail Returned to Sender
+Message-Id: <bounce-1@mail.example.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: text/plain
+
+User unknown: clara@example.com
+
+--BOUNDARY
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mail.example.com
+
+Final-Recipient: rfc822; clara@example.com
+Action: failed
+Status: 5.1.1
+
+--BOUNDARY
+Content-Type: message/rfc822
+
+Message-Id: %s
+From: clinic@example.com
+To: clara@example.com
+Subject: Your appointment
+
+Hi Clara
+--BOUNDARY--
+"""
+
+
 class SmtpSession:
     """What Odoo's mail queue connects to in these tests."""
 
@@ -72,6 +106,15 @@ class TestEmailFallback(ClinicSmsCase):
         note = reminder.event_id.message_ids.filtered(lambda m: "Clara Berg" in (m.body or ""))
         self.assertIn("E-mail Reminder to Clara Berg: Sent.", note.body)
 
+    def test_an_email_needs_neither_a_gateway_nor_credits(self):
+        self.rule_reminder.email_fallback = True
+        self.company.clinic_sms_credit_check = True
+        self.gateway.active = False
+        reminder = self._reminder(self.clara)
+        self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.channel), ("sent", "email"))
+        self.assertEqual(len(self._mails()), 1)
+
     def test_an_invalid_number_goes_by_email_and_without_subject_the_clinic_names_it(self):
         self.rule_reminder.email_fallback = True
         self.template.subject = False
@@ -135,22 +178,10 @@ class TestEmailFallback(ClinicSmsCase):
         self.dispatch(reminder.due_at)
         self._send_mail_queue("<clinic-sms-test@example.com>")
         self.assertEqual(reminder.state, "delivered")
-        message = reminder.mail_id.mail_message_id
-        self.env["mail.thread"]._routing_handle_bounce(
-            None,
-            {
-                "bounced_email": "clara@example.com",
-                "bounced_partner": self.clara,
-                "bounced_msg_ids": [message.message_id],
-                "bounced_message": message,
-                "body": "<p>User unknown</p>",
-                "email_from": "MAILER-DAEMON@example.com",
-                "to": "bounce@example.com",
-                "message_id": "<bounce@example.com>",
-            },
-        )
+        # The bounce as the mail server sends it back, read by Odoo's incoming mail.
+        self.env["mail.thread"].message_process(False, BOUNCE % reminder.mail_id.mail_message_id.message_id)
         self.assertEqual((reminder.state, reminder.reason), ("failed", "email_bounced"))
-        self.assertEqual(reminder.error, "User unknown")
+        self.assertIn("User unknown", reminder.error)
 
     def test_a_subject_with_an_unknown_placeholder_is_refused(self):
         with self.assertRaises(ValidationError):
