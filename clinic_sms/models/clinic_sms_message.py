@@ -84,7 +84,8 @@ class ClinicSmsMessage(models.Model):
         readonly=True,
         index="btree_not_null",
         ondelete="set null",
-        help="Odoo's outgoing e-mail that carries this message.",
+        help="Odoo's outgoing e-mail that carries this message, until it is sent: Odoo then deletes it "
+        "(the log keeps the text); one that failed stays.",
     )
     reason = fields.Selection(REASONS, readonly=True)
     error = fields.Char(readonly=True)

@@ -8,7 +8,8 @@ between (a crash, or Odoo killing a cron worker past ``limit_time_real_cron``) l
 ``clinic_sms_message_recovery.py``).
 
 Credits are paid through the ledger's API (``clinic.sms.credit``: reserve before the gateway call,
-settle after it); the text is rendered by ``clinic_sms_message_render.py``.
+settle after it); the text is rendered by ``clinic_sms_message_render.py``. What the rule book
+sends by e-mail bypasses gateways and credits (``clinic_sms_message_email.py``).
 """
 
 import logging

@@ -61,7 +61,9 @@ class ClinicSmsMessageEmail(models.AbstractModel):
                         "email_to": message.partner_id.email_formatted,
                         "email_from": message.company_id.email_formatted or default_from or False,
                         "author_id": message.company_id.partner_id.id,
-                        "auto_delete": False,
+                        # Deleted once sent, as Odoo's notifications are: the log keeps the text
+                        # (and its retention applies); a mail that failed stays for a retry.
+                        "auto_delete": True,
                     }
                     for message, body, subject in entries
                 ]
@@ -79,6 +81,7 @@ class ClinicSmsMessageEmail(models.AbstractModel):
                 "body": body,
                 "email_to": message.partner_id.email_normalized,
                 "mail_id": mail.id,
+                "provider_ref": mail.message_id,  # the Message-Id a bounce refers to
                 "attempts": message.attempts + 1,
                 "sent_at": now,
             }
@@ -107,13 +110,14 @@ class ClinicSmsMessageEmail(models.AbstractModel):
 
     def _clinic_sms_email_bounced(self, message_dict):
         """A bounce came back for an Odoo e-mail (``mail.thread._routing_handle_bounce``): the rows of
-        that e-mail become ``failed`` / ``email_bounced``, even when the mail server had taken it."""
-        bounced = message_dict.get("bounced_message")
-        if not bounced:
+        that e-mail (by its Message-Id, kept as the row's provider reference: the sent mail itself is
+        deleted) become ``failed`` / ``email_bounced``, even when the mail server had taken it."""
+        message_ids = message_dict.get("bounced_msg_ids") or []
+        if not message_ids:
             return
         rows = self.sudo().search(
             [
-                ("mail_id.mail_message_id", "in", bounced.ids),
+                ("provider_ref", "in", list(message_ids)),
                 ("channel", "=", "email"),
                 ("state", "in", ("sent", "delivered")),
             ]
