@@ -6,7 +6,6 @@ from odoo.tests import tagged
 
 from .common import NOW, ClinicSmsCase
 
-
 BOUNCE = """From: MAILER-DAEMON <MAILER-DAEMON@example.com>
 To: clinic@example.com
 Subject: Undelivered Mail Returned to Sender
