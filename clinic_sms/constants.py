@@ -12,6 +12,7 @@ RULE_KINDS = [
     ("reschedule", "Moved appointment"),
     ("cancellation", "Cancelled appointment"),
     ("birthday", "Birthday greeting"),
+    ("recall", "Recall"),
 ]
 TEMPLATE_KINDS = [
     ("reminder", "Reminder"),
@@ -19,6 +20,7 @@ TEMPLATE_KINDS = [
     ("reschedule", "Moved appointment"),
     ("cancellation", "Cancelled appointment"),
     ("birthday", "Birthday greeting"),
+    ("recall", "Recall"),
     ("manual", "Message to patients"),
     ("notice", "Notice"),
     ("opt_out", "Opt-out confirmation"),
@@ -40,6 +42,7 @@ STATES = [
 ]
 REASONS = [
     ("opted_out", "Patient does not want SMS"),
+    ("no_consent", "Patient has not consented to SMS"),
     ("no_number", "No SMS number"),
     ("invalid_number", "Invalid SMS number"),
     ("deceased", "Patient deceased"),
@@ -71,6 +74,8 @@ REASONS = [
     ("duplicate", "Duplicate of another message"),
     ("email_failed", "E-mail could not be sent"),
     ("email_bounced", "E-mail bounced"),
+    ("appointment_booked", "Patient booked an appointment"),
+    ("recall_moved", "Recall date changed"),
 ]
 #: How a message goes: by SMS, or by e-mail when its rule allows it and the patient has no valid
 #: SMS number (the rule book's ``channel``).

@@ -1,6 +1,6 @@
 """The rule book (core/eligibility.py): every combination that matters, as a table."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -128,6 +128,58 @@ CASES = [
         facts("opt_out", patient=patient(opted_out=True)),
         ("skipped", "opted_out"),
     ),
+    (
+        "a patient without consent is skipped when the clinic requires consent",
+        facts(patient=patient(consented=False), clinic=el.Clinic(consent_required=True)),
+        ("skipped", "no_consent"),
+    ),
+    (
+        "a patient without consent gets SMS when the clinic does not require consent",
+        facts(patient=patient(consented=False)),
+        None,
+    ),
+    (
+        "a patient who consented gets SMS when the clinic requires consent",
+        facts(patient=patient(consented=True), clinic=el.Clinic(consent_required=True)),
+        None,
+    ),
+    (
+        "the answer to a patient's own reply goes without consent",
+        facts(
+            "opt_out",
+            patient=patient(consented=False, opted_out=True),
+            clinic=el.Clinic(consent_required=True),
+            answers_opt_out=True,
+            answers_reply=True,
+        ),
+        None,
+    ),
+    (
+        "a staff message to a patient without consent is skipped",
+        facts("manual", patient=patient(consented=False), clinic=el.Clinic(consent_required=True)),
+        ("skipped", "no_consent"),
+    ),
+    (
+        "a message to a number without a contact needs no consent",
+        facts(
+            "manual",
+            patient=el.Patient(exists=False, consented=False, own_number=True),
+            clinic=el.Clinic(consent_required=True),
+        ),
+        None,
+    ),
+    (
+        "an opted-out patient without consent says opted out",
+        facts(patient=patient(opted_out=True, consented=False), clinic=el.Clinic(consent_required=True)),
+        ("skipped", "opted_out"),
+    ),
+    (
+        "a patient without consent and without a number says no consent",
+        facts(
+            patient=patient(consented=False, number_state="missing"), clinic=el.Clinic(consent_required=True)
+        ),
+        ("skipped", "no_consent"),
+    ),
     ("no number is skipped", facts(patient=patient(number_state="missing")), ("skipped", "no_number")),
     (
         "an invalid number is skipped",
@@ -158,6 +210,45 @@ CASES = [
         "a declined patient still gets a staff message",
         facts("manual", patient=patient(attendee_state="declined")),
         None,
+    ),
+    (
+        "a recall goes to a patient who booked nothing",
+        facts("recall", patient=patient(recall_date=date(2027, 2, 1)), recall_date=date(2027, 2, 1)),
+        None,
+    ),
+    (
+        "a recall is withdrawn once the patient booked an appointment",
+        facts(
+            "recall",
+            patient=patient(recall_date=date(2027, 2, 1), recall_booked=True),
+            recall_date=date(2027, 2, 1),
+        ),
+        ("cancelled", "appointment_booked"),
+    ),
+    (
+        "a recall for a recall date that moved is withdrawn",
+        facts("recall", patient=patient(recall_date=date(2027, 8, 1)), recall_date=date(2027, 2, 1)),
+        ("cancelled", "recall_moved"),
+    ),
+    (
+        "a recall for a removed recall date is withdrawn",
+        facts("recall", patient=patient(recall_date=None), recall_date=date(2027, 2, 1)),
+        ("cancelled", "recall_moved"),
+    ),
+    (
+        "a booked appointment withdraws only recalls",
+        facts("birthday", patient=patient(recall_booked=True)),
+        None,
+    ),
+    (
+        "a booked recall of a patient without consent says booked",
+        facts(
+            "recall",
+            patient=patient(recall_date=date(2027, 2, 1), recall_booked=True, consented=False),
+            clinic=el.Clinic(consent_required=True),
+            recall_date=date(2027, 2, 1),
+        ),
+        ("cancelled", "appointment_booked"),
     ),
     # The order: the appointment before the patient; deceased before opted out before the number.
     (
@@ -239,10 +330,20 @@ def test_the_rule_book_decides(name, case, expected):
 
 def test_planning_ignores_what_is_read_when_sending():
     """A patient's number, opt-out and death are read at dispatch: planning plans anyway."""
-    for changes in ({"deceased": True}, {"opted_out": True}, {"number_state": "missing"}):
-        case = facts(patient=patient(**changes))
+    for changes in (
+        {"deceased": True},
+        {"opted_out": True},
+        {"number_state": "missing"},
+        {"consented": False},
+    ):
+        case = facts(patient=patient(**changes), clinic=el.Clinic(consent_required=True))
         assert el.may_plan(case)
         assert el.decide(case, el.SEND) is not None
+
+
+def test_planning_does_not_plan_a_recall_for_a_patient_who_booked():
+    booked = facts("recall", patient=patient(recall_date=date(2027, 2, 1), recall_booked=True))
+    assert el.decide(booked, el.PLAN) == el.Decision("cancelled", "appointment_booked")
 
 
 def test_planning_withdraws_for_the_appointment_and_the_rule():
@@ -262,6 +363,10 @@ def test_patient_decision_is_the_table_without_an_appointment():
     assert el.patient_decision(el.Patient()) is None
     assert el.patient_decision(el.Patient(deceased=True)).reason == "deceased"
     assert el.patient_decision(el.Patient(opted_out=True), el.OPT_OUT, answers_opt_out=True) is None
+    assert el.patient_decision(el.Patient(consented=False)) is None
+    assert el.patient_decision(el.Patient(consented=False), consent_required=True).reason == "no_consent"
+    no_tick = el.Patient(consented=False, opted_out=True)
+    assert el.patient_decision(no_tick, el.OPT_OUT, answers_opt_out=True, consent_required=True) is None
 
 
 CHANNELS = [

@@ -161,3 +161,38 @@ def test_several_cancellations_are_one():
 def test_a_single_notice_is_kept_as_it_is():
     result = planner.coalesce([notice(1, "reschedule")])
     assert (result.withdrawn, result.kept, result.kind, result.also) == ((), 1, "reschedule", ())
+
+
+# --------------------------------------------------------------------------- recalls
+
+
+def test_a_recall_is_due_days_before_its_date_at_the_hour_in_clinic_time():
+    # 14 days before 2027-04-12 is 2027-03-29, summer time already: 10:00 CEST = 08:00 UTC.
+    assert planner.recall_due(date(2027, 4, 12), 14, 0, 10.0, "Europe/Copenhagen") == utc(2027, 3, 29, 8)
+    # In winter, 10:00 CET = 09:00 UTC.
+    assert planner.recall_due(date(2027, 1, 25), 14, 0, 10.0, "Europe/Copenhagen") == utc(2027, 1, 11, 9)
+
+
+def test_a_second_recall_is_due_days_after_its_date():
+    assert planner.recall_due(date(2027, 1, 11), 14, 7, 10.0, "Europe/Copenhagen") == utc(2027, 1, 18, 9)
+    assert planner.recall_send_day(date(2027, 1, 11), 14, 7) == date(2027, 1, 18)
+    assert planner.recall_send_day(date(2027, 1, 11), 14) == date(2026, 12, 28)
+
+
+def test_the_daily_cron_plans_recall_dates_from_today_to_tomorrows_send_day():
+    today = date(2027, 1, 11)
+    # Before: every recall date not passed whose send day is tomorrow or earlier (late ones at once).
+    assert planner.recall_dates_for(today, 14) == (date(2027, 1, 11), date(2027, 1, 26))
+    assert planner.recall_dates_for(today, 0) == (date(2027, 1, 11), date(2027, 1, 12))
+    # After: send day tomorrow, today, or up to RECALL_CATCH_UP_DAYS late.
+    first, last = planner.recall_dates_for(today, 0, 14)
+    assert last == date(2026, 12, 29)  # + 14 days = tomorrow
+    assert planner.recall_send_day(first, 0, 14) == today - timedelta(days=planner.RECALL_CATCH_UP_DAYS)
+
+
+def test_the_recall_date_moves_by_calendar_months():
+    assert planner.add_months(date(2027, 1, 11), 6) == date(2027, 7, 11)
+    assert planner.add_months(date(2027, 8, 31), 6) == date(2028, 2, 29)  # leap year: last day
+    assert planner.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+    assert planner.add_months(date(2027, 12, 15), 12) == date(2028, 12, 15)
+    assert planner.add_months(date(2027, 10, 31), 2) == date(2027, 12, 31)

@@ -13,22 +13,22 @@ phone about), then what is wrong with the patient (phone instead).
 Two moments ask the table:
 
 * **planning** (:data:`PLAN`): only the rules that planning can know for good — the clinic's switch,
-  the appointment, the patient's place on it, the rule. A patient's number, opt-out or death are read
-  when the message is sent, not when it is planned (they may change in between).
+  the appointment, the patient's place on it, the rule. A patient's number, opt-out, consent or death
+  are read when the message is sent, not when it is planned (they may change in between).
 * **sending** (:data:`SEND`): every rule, with the facts of that moment.
 
 A message that may go goes by SMS, unless the rule book says it goes by e-mail (:func:`channel`):
 its rule has the option *E-mail when no valid SMS number*, the patient has no valid mobile number
 but an e-mail address that is not on Odoo's e-mail blacklist. Then ``no_number`` / ``invalid_number``
 do not stop it; everything before them in the table still does (an opted-out patient said no to
-messages from the clinic, not only to SMS: no e-mail either).
+messages from the clinic, not only to SMS: no e-mail either; so does a missing consent).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 # --------------------------------------------------------------------------- message kinds
 
@@ -37,6 +37,7 @@ CONFIRMATION = "confirmation"
 RESCHEDULE = "reschedule"
 CANCELLATION = "cancellation"
 BIRTHDAY = "birthday"
+RECALL = "recall"
 MANUAL = "manual"
 NOTICE = "notice"
 OPT_OUT = "opt_out"
@@ -60,6 +61,9 @@ EMAIL = "email"
 @dataclass(frozen=True)
 class Clinic:
     enabled: bool = True
+    #: *Patients must consent to SMS*: a patient without the tick gets nothing but answers to their
+    #: own replies.
+    consent_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,12 @@ class Patient:
     own_number: bool = False
     #: The patient has a well-formed e-mail address, and it is not on Odoo's e-mail blacklist.
     has_email: bool = False
+    #: The patient's tick *Consents to SMS* (only asked when the clinic requires consent).
+    consented: bool = True
+    #: For a recall: the patient's recall date now, and whether they have a future, active
+    #: appointment of one of the recall rule's appointment types (any type when it has none).
+    recall_date: date | None = None
+    recall_booked: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,8 @@ class Message:
     answers_opt_out: bool = False  # an opt-out confirmation created by a received STOP
     #: The message's rule says: e-mail the patient when there is no valid SMS number.
     email_fallback: bool = False
+    answers_reply: bool = False  # an answer to the patient's own reply (an opt-out confirmation, …)
+    recall_date: date | None = None  # a recall: the recall date it was planned for
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,14 @@ def _rule_archived(f: Facts) -> bool:
     return f.message.rule_active is False
 
 
+def _recall_booked(f: Facts) -> bool:
+    return f.message.kind == RECALL and f.patient.recall_booked
+
+
+def _recall_moved(f: Facts) -> bool:
+    return f.message.kind == RECALL and f.patient.exists and f.patient.recall_date != f.message.recall_date
+
+
 def _declined(f: Facts) -> bool:
     return _about_appointment(f) and f.patient.attendee_state == "declined"
 
@@ -230,6 +250,16 @@ def _by_email(f: Facts) -> bool:
     )
 
 
+def _no_consent(f: Facts) -> bool:
+    # Only a patient (a contact) consents; the answer to their own reply goes without the tick.
+    return (
+        f.clinic.consent_required
+        and f.patient.exists
+        and not f.patient.consented
+        and not f.message.answers_reply
+    )
+
+
 def _no_number(f: Facts) -> bool:
     return not f.patient.own_number and f.patient.number_state == "missing" and not _by_email(f)
 
@@ -251,6 +281,8 @@ RULES: tuple[Rule, ...] = (
     Rule("appointment_moved", "cancelled", _BOTH, _moved),
     Rule("patient_removed", "cancelled", _BOTH, _removed),
     Rule("rule_archived", "cancelled", _BOTH, _rule_archived),
+    Rule("appointment_booked", "cancelled", _BOTH, _recall_booked),
+    Rule("recall_moved", "cancelled", _BOTH, _recall_moved),
     Rule("declined", "cancelled", _BOTH, _declined),
     Rule("unconfirmed", "cancelled", _BOTH, _unconfirmed),
     Rule("sms_disabled", "skipped", _BOTH, _sms_disabled),
@@ -264,6 +296,7 @@ RULES: tuple[Rule, ...] = (
         _opted_out,
         lambda f: "" if f.patient.opted_out else "blacklisted",
     ),
+    Rule("no_consent", "skipped", _SEND_ONLY, _no_consent),
     Rule("no_number", "skipped", _SEND_ONLY, _no_number),
     Rule("invalid_number", "skipped", _SEND_ONLY, _invalid_number, lambda f: f.patient.number_problem),
 )
@@ -271,7 +304,7 @@ RULES: tuple[Rule, ...] = (
 #: Every reason the table can give, in its order.
 REASONS: tuple[str, ...] = tuple(rule.reason for rule in RULES)
 #: The reasons that concern the patient alone (what staff can act on by phoning instead).
-PATIENT_REASONS = ("not_a_patient", "deceased", "opted_out", "no_number", "invalid_number")
+PATIENT_REASONS = ("not_a_patient", "deceased", "opted_out", "no_consent", "no_number", "invalid_number")
 
 
 def decide(facts: Facts, moment: str = SEND) -> Decision | None:
@@ -297,7 +330,16 @@ def may_plan(facts: Facts) -> bool:
     return decide(facts, PLAN) is None
 
 
-def patient_decision(patient: Patient, kind: str = MANUAL, answers_opt_out: bool = False) -> Decision | None:
+def patient_decision(
+    patient: Patient, kind: str = MANUAL, answers_opt_out: bool = False, consent_required: bool = False
+) -> Decision | None:
     """Whether ``patient`` may receive a message of ``kind`` about no particular appointment (the
-    composer, a greeting, a staff notice): the patient's own rules only, in the table's order."""
-    return decide(Facts(message=Message(kind=kind, answers_opt_out=answers_opt_out), patient=patient))
+    composer, a greeting, a staff notice): the patient's own rules only, in the table's order, with
+    the clinic's ``consent_required`` setting."""
+    return decide(
+        Facts(
+            message=Message(kind=kind, answers_opt_out=answers_opt_out, answers_reply=answers_opt_out),
+            patient=patient,
+            clinic=Clinic(consent_required=consent_required),
+        )
+    )

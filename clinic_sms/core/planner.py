@@ -11,8 +11,9 @@ Glue over :mod:`timing` that states the rules of the design once:
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from . import timing
 
@@ -122,6 +123,50 @@ def birthday_dates(today: date) -> list[tuple[int, int]]:
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# --------------------------------------------------------------------------- recalls
+
+#: How many days late a recall sent *after* the recall date may still be planned (the cron was
+#: down, the recall date was entered late).
+RECALL_CATCH_UP_DAYS = 3
+
+
+def recall_send_day(recall_date: date, days_before: int, days_after: int = 0) -> date:
+    """The day a recall rule sends for ``recall_date``: ``days_after`` days after it when the rule
+    reminds again after the recall date, else ``days_before`` days before it."""
+    if days_after:
+        return recall_date + timedelta(days=days_after)
+    return recall_date - timedelta(days=days_before)
+
+
+def recall_dates_for(today: date, days_before: int, days_after: int = 0) -> tuple[date, date]:
+    """The first and last recall dates a rule plans for on ``today`` (clinic date), by the daily cron.
+
+    Tomorrow's send day is planned today already (the cron runs once a day, at any hour: the
+    message waits for its hour). Before the recall date: every recall date whose send day has come
+    and that has not passed yet (a recall date entered late is still announced, at once). After it:
+    the recall dates whose send day is tomorrow, today, or was at most :data:`RECALL_CATCH_UP_DAYS`
+    days ago."""
+    if days_after:
+        last = today + timedelta(days=1 - days_after)
+        return last - timedelta(days=RECALL_CATCH_UP_DAYS + 1), last
+    return today, today + timedelta(days=days_before + 1)
+
+
+def recall_due(recall_date: date, days_before: int, days_after: int, send_hour: float, tz: str) -> datetime:
+    """The moment a recall rule asks for: its send day at ``send_hour`` in the clinic's zone (UTC)."""
+    day = recall_send_day(recall_date, days_before, days_after)
+    anchor = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return timing.due_days_before_at(anchor, 0, send_hour, tz, allday=True)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months; the 31st becomes the month's last day."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
 
 
 # --------------------------------------------------------------------------- notices as one conversation

@@ -28,7 +28,7 @@ EXPIRY_DELAY = timedelta(hours=24)
 
 REMINDER = "reminder"
 #: Kinds planned with :func:`plan` other than reminders (any kind but "reminder" follows their rules).
-OTHER_KINDS = ("confirmation", "reschedule", "cancellation", "birthday", "manual", "notice")
+OTHER_KINDS = ("confirmation", "reschedule", "cancellation", "birthday", "recall", "manual", "notice")
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,16 @@ class CalendarEvent(models.Model):
             event.clinic_sms_reminder_state = states.get(event.id, "none")
 
 
+class CalendarEventType(models.Model):
+    _inherit = "calendar.event.type"
+
+    clinic_sms_sets_recall = fields.Boolean(
+        "Sets the next recall",
+        help="When an appointment of this type ends, each patient's recall date moves to that day plus "
+        "the patient's recall interval (patients with an interval of 0 are left alone).",
+    )
+
+
 class CalendarAttendee(models.Model):
     _inherit = "calendar.attendee"
 

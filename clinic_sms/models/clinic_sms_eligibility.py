@@ -56,7 +56,29 @@ class ClinicSmsEligibility(models.AbstractModel):
         return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
-    def _patient(self, partner, context, event=None, own_number=None):
+    def _recall_booked(self, partner_ids, rule, now):
+        """The ids among ``partner_ids`` who have a future, active appointment of one of the recall
+        ``rule``'s appointment types (of any type when it has none): one query."""
+        if not partner_ids:
+            return set()
+        self.env["calendar.event"].flush_model(["active", "start", "partner_ids", "categ_ids"])
+        types = rule.event_type_ids.ids
+        type_clause = (
+            " AND EXISTS (SELECT 1 FROM meeting_category_rel c"
+            " WHERE c.event_id = e.id AND c.type_id = ANY(%s))"
+            if types
+            else ""
+        )
+        self.env.cr.execute(
+            "SELECT DISTINCT rel.res_partner_id FROM calendar_event e"
+            " JOIN calendar_event_res_partner_rel rel ON rel.calendar_event_id = e.id"
+            " WHERE e.active AND e.start > %s AND rel.res_partner_id = ANY(%s)" + type_clause,
+            [now, list(partner_ids), *([types] if types else [])],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _patient(self, partner, context, event=None, own_number=None, recall_booked=False):
         """The core's Patient for ``partner`` (on ``event``, when the message is about one)."""
         number = own_number or partner.sms_number_e164
         attendee_state = None
@@ -83,6 +105,17 @@ class ClinicSmsEligibility(models.AbstractModel):
                 and partner.email_normalized
                 and partner.email_normalized not in context.get("email_blacklisted", ())
             ),
+            consented=bool(partner.sms_consent) if partner else False,
+            recall_date=partner.recall_date or None if partner else None,
+            recall_booked=recall_booked,
+        )
+
+    @api.model
+    def _clinic(self, company):
+        """The core's Clinic for ``company``."""
+        return eligibility.Clinic(
+            enabled=bool(company.clinic_sms_enabled),
+            consent_required=bool(company.clinic_sms_consent_required),
         )
 
     @api.model
@@ -110,6 +143,9 @@ class ClinicSmsEligibility(models.AbstractModel):
             own_number = message.number
         about_event = message.kind in eligibility.EVENT_KINDS and (message.event_id or message.event_start)
         event = message.event_id if about_event else None
+        recall_booked = False
+        if message.kind == eligibility.RECALL and message.partner_id and message.rule_id:
+            recall_booked = bool(self._recall_booked([message.partner_id.id], message.rule_id, now))
         return eligibility.Facts(
             message=eligibility.Message(
                 kind=message.kind,
@@ -119,9 +155,11 @@ class ClinicSmsEligibility(models.AbstractModel):
                 answers_opt_out=message.kind == "opt_out" and bool(message.reply_to_id),
                 # A reminder sent again by staff has no rule: its original's rule says.
                 email_fallback=bool((message.rule_id or message.resend_of_id.rule_id).email_fallback),
+                answers_reply=bool(message.reply_to_id),
+                recall_date=message.recall_date or None,
             ),
-            patient=self._patient(message.partner_id, context, event, own_number),
-            clinic=eligibility.Clinic(enabled=bool(message.company_id.clinic_sms_enabled)),
+            patient=self._patient(message.partner_id, context, event, own_number, recall_booked),
+            clinic=self._clinic(message.company_id),
             appointment=self._appointment(event, message.company_id) if about_event else None,
             now=to_aware(now),
         )
@@ -142,12 +180,19 @@ class ClinicSmsEligibility(models.AbstractModel):
         return decisions
 
     @api.model
-    def _decide_patients(self, partners, kind="manual"):
+    def _decide_patients(self, partners, kind="manual", company=None):
         """[(partner, Decision | None)] for a message of ``kind`` about no appointment (the composer,
-        a staff notice, a greeting), in the order of ``partners``."""
+        a staff notice, a greeting) from ``company`` (the current one by default), in the order of
+        ``partners``."""
         context = self._context(partners)
+        consent_required = bool((company or self.env.company).sudo().clinic_sms_consent_required)
         return [
-            (partner, eligibility.patient_decision(self._patient(partner, context), kind))
+            (
+                partner,
+                eligibility.patient_decision(
+                    self._patient(partner, context), kind, consent_required=consent_required
+                ),
+            )
             for partner in partners
         ]
 
@@ -164,7 +209,7 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_confirmed_only=bool(rule.confirmed_only) if rule else False,
             ),
             patient=self._patient(partner, context, event),
-            clinic=eligibility.Clinic(enabled=bool(company.clinic_sms_enabled)),
+            clinic=self._clinic(company),
             appointment=self._appointment(event, company),
             now=to_aware(now),
         )

@@ -105,6 +105,7 @@ class ClinicSmsMessage(models.Model):
     credits = fields.Float(readonly=True, digits=(16, 2))
     attempts = fields.Integer(readonly=True)
     birthday_year = fields.Integer("Birthday year", readonly=True)
+    recall_date = fields.Date("Recall date", readonly=True, help="The recall date a recall was planned for.")
     event_noted = fields.Boolean(
         "Noted on the appointment",
         readonly=True,
@@ -192,6 +193,12 @@ class ClinicSmsMessage(models.Model):
         " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
         "This patient already has a birthday greeting this year.",
     )
+    _recall_once = models.UniqueIndex(
+        "(partner_id, rule_id, recall_date)"
+        " WHERE kind = 'recall'"
+        " AND state IN ('scheduled', 'queued', 'sending', 'sent', 'delivered', 'buffered')",
+        "This patient already has this recall message for this recall date.",
+    )
     _event_note_idx = models.Index(
         "(id) WHERE event_id IS NOT NULL AND event_noted IS NOT TRUE"
         " AND state IN ('sent', 'delivered', 'failed', 'skipped') AND kind != 'inbound'"
@@ -219,6 +226,12 @@ class ClinicSmsMessage(models.Model):
     def _cron_birthdays(self):
         """Plan today's birthday greetings (the cron's entry point; see ``clinic.sms.planner``)."""
         return self.env["clinic.sms.planner"]._plan_birthdays()
+
+    @api.model
+    def _cron_recalls(self, batch_size=500):
+        """Move recall dates after ended appointments and plan today's recalls (the cron's entry
+        point; see ``clinic.sms.planner``)."""
+        return self.env["clinic.sms.planner"]._plan_recalls(batch_size=batch_size)
 
     # ------------------------------------------------------------------ staff actions
 

@@ -20,7 +20,7 @@ from ..core import eligibility, planner
 
 class ClinicSmsPlanner(models.AbstractModel):
     _name = "clinic.sms.planner"
-    _inherit = ["clinic.sms.planner.notices", "clinic.sms.planner.birthdays"]
+    _inherit = ["clinic.sms.planner.notices", "clinic.sms.planner.birthdays", "clinic.sms.planner.recalls"]
     _description = "Clinic SMS planner"
 
     SYNC_BATCH = 2000

@@ -87,9 +87,11 @@ class ClinicSmsPlannerBirthdays(models.AbstractModel):
                         "state": "scheduled",
                     }
                     decision = eligibility.patient_decision(
-                        Eligibility._patient(partner, context), "birthday"
+                        Eligibility._patient(partner, context),
+                        "birthday",
+                        consent_required=bool(company.clinic_sms_consent_required),
                     )
-                    if decision and decision.reason in ("deceased", "opted_out"):
+                    if decision and decision.reason in ("deceased", "opted_out", "no_consent"):
                         # Known for the day: logged at once. The number is read when it goes.
                         vals.update(state="skipped", reason=decision.reason)
                     vals_list.append(vals)

@@ -13,6 +13,7 @@ TIMING_FIELDS = {
     "active",
     "company_id",
     "confirmed_only",
+    "days_after",
 }
 
 
@@ -38,11 +39,18 @@ class ClinicSmsRule(models.Model):
     )
     hours_before = fields.Float("Hours before", default=24.0)
     days_before = fields.Integer("Days before", default=1)
+    days_after = fields.Integer(
+        "Days after the recall date",
+        default=0,
+        help="Recalls only: remind again this many days after the recall date when the patient has "
+        "booked nothing since. 0: the rule sends its Days before the recall date.",
+    )
     send_hour = fields.Float("Send at", default=9.0, help="Hour of the day in the clinic's time zone.")
     event_type_ids = fields.Many2many(
         "calendar.event.type",
         string="Appointment types",
-        help="Only appointments of these types. Empty: all appointments.",
+        help="Only appointments of these types. Empty: all appointments. For a recall: booking a future "
+        "appointment of one of these types (of any type when empty) withdraws it.",
     )
     confirmed_only = fields.Boolean(
         "Only confirmed appointments",
@@ -61,11 +69,12 @@ class ClinicSmsRule(models.Model):
     description = fields.Char("When", compute="_compute_description")
 
     _hours_before_positive = models.Constraint(
-        "CHECK (hours_before >= 0 AND days_before >= 0 AND send_hour >= 0 AND send_hour < 24)",
+        "CHECK (hours_before >= 0 AND days_before >= 0 AND days_after >= 0 AND send_hour >= 0"
+        " AND send_hour < 24)",
         "Lead times cannot be negative and the send hour must be between 0 and 24.",
     )
 
-    @api.depends("kind", "timing", "hours_before", "days_before", "send_hour")
+    @api.depends("kind", "timing", "hours_before", "days_before", "days_after", "send_hour")
     def _compute_description(self):
         for rule in self:
             hour = "%02d:%02d" % divmod(round(rule.send_hour * 60), 60)
@@ -73,6 +82,16 @@ class ClinicSmsRule(models.Model):
                 rule.description = self.env._("At once")
             elif rule.kind == "birthday":
                 rule.description = self.env._("On the birthday at %s", hour)
+            elif rule.kind == "recall" and rule.days_after:
+                rule.description = self.env._(
+                    "%(days)s day(s) after the recall date at %(hour)s, when nothing was booked",
+                    days=rule.days_after,
+                    hour=hour,
+                )
+            elif rule.kind == "recall":
+                rule.description = self.env._(
+                    "%(days)s day(s) before the recall date at %(hour)s", days=rule.days_before, hour=hour
+                )
             elif rule.timing == "hours_before":
                 rule.description = self.env._("%s h before", f"{rule.hours_before:g}")
             else:

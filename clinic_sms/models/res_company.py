@@ -122,6 +122,13 @@ class ResCompany(models.Model):
         "blacklist, which every company and every SMS of Odoo respect. On by default in a database "
         "with one company.",
     )
+    clinic_sms_consent_required = fields.Boolean(
+        "Patients must consent to SMS",
+        default=False,
+        help="When on, only patients whose contact has the tick *Consents to SMS* get SMS from this "
+        "company; the others are skipped with the reason 'no consent'. The answer to a patient's own "
+        "reply (such as the confirmation of a STOP) still goes.",
+    )
     clinic_sms_credit_balance = fields.Float(
         "SMS credit balance", compute="_compute_clinic_sms_credit_balance", digits=(16, 2)
     )

@@ -36,6 +36,9 @@ class ResConfigSettings(models.TransientModel):
     clinic_sms_opt_out_blacklist = fields.Boolean(
         related="company_id.clinic_sms_opt_out_blacklist", readonly=False
     )
+    clinic_sms_consent_required = fields.Boolean(
+        related="company_id.clinic_sms_consent_required", readonly=False
+    )
 
     # The setup checklist and the no-gateway banner (computed on the company).
     clinic_sms_no_gateway = fields.Boolean(related="company_id.clinic_sms_no_gateway")

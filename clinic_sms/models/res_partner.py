@@ -28,7 +28,40 @@ class ResPartner(models.Model):
     sms_opt_out = fields.Boolean(
         "No SMS", tracking=True, help="The patient does not want to receive SMS from the clinic."
     )
+    sms_consent = fields.Boolean(
+        "Consents to SMS",
+        tracking=True,
+        copy=False,
+        help="The patient agreed to receive SMS from the clinic. Only asked when the company's setting "
+        "*Patients must consent to SMS* is on.",
+    )
+    sms_consent_date = fields.Date(
+        "SMS consent date",
+        readonly=True,
+        copy=False,
+        help="When the tick Consents to SMS was last set or removed (filled in automatically).",
+    )
+    sms_consent_user_id = fields.Many2one(
+        "res.users",
+        "SMS consent set by",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="Who last set or removed the tick Consents to SMS (filled in automatically).",
+    )
     birthday = fields.Date()
+    recall_date = fields.Date(
+        "Recall date",
+        tracking=True,
+        copy=False,
+        help="When the patient is due for their next check-up. Recall rules invite them by SMS; it moves "
+        "on by the recall interval when an appointment of a type that sets the next recall ends.",
+    )
+    recall_interval = fields.Integer(
+        "Recall every (months)",
+        default=0,
+        help="Months between check-ups; 0 means no recall.",
+    )
     deceased = fields.Boolean(tracking=True)
     sms_number_e164 = fields.Char(
         "SMS number (E.164)",
@@ -63,6 +96,26 @@ class ResPartner(models.Model):
     )
     clinic_sms_message_ids = fields.One2many("clinic.sms.message", "partner_id", "SMS messages")
     clinic_sms_message_count = fields.Integer("SMS", compute="_compute_clinic_sms_message_count")
+
+    def _clinic_sms_consent_stamp(self):
+        return {"sms_consent_date": fields.Date.context_today(self), "sms_consent_user_id": self.env.uid}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("sms_consent") and "sms_consent_date" not in vals:
+                vals.update(self._clinic_sms_consent_stamp())
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "sms_consent" in vals and "sms_consent_date" not in vals:
+            # Only the contacts whose tick changes get the date and the user of the change.
+            changed = self.filtered(lambda p: p.sms_consent != bool(vals["sms_consent"]))
+            result = super().write(vals)
+            if changed:
+                super(ResPartner, changed).write(self._clinic_sms_consent_stamp())
+            return result
+        return super().write(vals)
 
     @api.depends("sms_number", "phone", "country_id", "company_id.country_id")
     def _compute_sms_number_e164(self):

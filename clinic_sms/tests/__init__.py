@@ -1,6 +1,7 @@
 from . import (
     test_birthday,
     test_composer,
+    test_consent,
     test_credit_ui,
     test_credits,
     test_day_and_run,
@@ -13,6 +14,7 @@ from . import (
     test_odoo_sms,
     test_planning,
     test_provider_webhooks,
+    test_recall,
     test_replies,
     test_reports,
     test_resend,

@@ -170,6 +170,14 @@ class TestSecurityRpc(SecurityRpcCase):
     def door__res_partner__action_clinic_sms_use_phone(self, user):
         self.call(user, "res.partner", "action_clinic_sms_use_phone", [[self.patient.id]])
 
+    def door__res_partner__create(self, user):
+        self.call(user, "res.partner", "create", [{"name": "Created over RPC", "sms_consent": True}])
+
+    def door__res_partner__write(self, user):
+        self.call(
+            user, "res.partner", "write", [[self.patient2.id], {"sms_consent": not self.patient2.sms_consent}]
+        )
+
     def door__res_company__write(self, user):
         self.call(user, "res.company", "write", [[self.company_a.id], {"clinic_sms_window_start": 7.0}])
 

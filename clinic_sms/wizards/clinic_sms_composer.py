@@ -207,7 +207,9 @@ class ClinicSmsComposer(models.TransientModel):
         )
         sendable, excluded = [], []
         # The rule book decides, in its order (core/eligibility.py).
-        for partner, decision in self.env["clinic.sms.eligibility"]._decide_patients(partners):
+        for partner, decision in self.env["clinic.sms.eligibility"]._decide_patients(
+            partners, company=self.company_id._origin or self.env.company
+        ):
             if not decision:
                 sendable.append(partner)
             elif decision.reason == "opted_out":

@@ -218,7 +218,10 @@ class ClinicSmsReminderRun(models.TransientModel):
         context = Eligibility._context(events.partner_ids, events)
 
         def patient_reason(partner):
-            decision = eligibility.patient_decision(Eligibility._patient(partner, context))
+            decision = eligibility.patient_decision(
+                Eligibility._patient(partner, context),
+                consent_required=bool(company.sudo().clinic_sms_consent_required),
+            )
             return decision.reason if decision else False
 
         def event_reason(partner, event):
