@@ -306,6 +306,15 @@ CASES = [
         ("cancelled", "declined"),
     ),
     (
+        "a patient without the required consent gets no e-mail",
+        facts(
+            email_fallback=True,
+            clinic=el.Clinic(consent_required=True),
+            patient=patient(number_state="missing", has_email=True, consented=False),
+        ),
+        ("skipped", "no_consent"),
+    ),
+    (
         "the appointment's SMS toggle off stops the e-mail too",
         facts(
             email_fallback=True,
