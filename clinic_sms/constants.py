@@ -72,9 +72,14 @@ REASONS = [
     ("brought_forward", "Sent earlier by a manual reminder run"),
     ("coalesced", "Merged into another notice"),
     ("duplicate", "Duplicate of another message"),
+    ("email_failed", "E-mail could not be sent"),
+    ("email_bounced", "E-mail bounced"),
     ("appointment_booked", "Patient booked an appointment"),
     ("recall_moved", "Recall date changed"),
 ]
+#: How a message goes: by SMS, or by e-mail when its rule allows it and the patient has no valid
+#: SMS number (the rule book's ``channel``).
+CHANNELS = [("sms", "SMS"), ("email", "E-mail")]
 REASON_CODES = {code for code, _label in REASONS}
 #: States in which a message blocks planning the same message again.
 BLOCKING_STATES = ("scheduled", "queued", "sending", "sent", "delivered", "buffered")

@@ -266,6 +266,63 @@ CASES = [
         facts(patient=patient(opted_out=True, number_state="missing")),
         ("skipped", "opted_out"),
     ),
+    # E-mail when no valid SMS number (a rule option).
+    (
+        "no number but an e-mail address goes when the rule allows e-mail",
+        facts(email_fallback=True, patient=patient(number_state="missing", has_email=True)),
+        None,
+    ),
+    (
+        "an invalid number but an e-mail address goes when the rule allows e-mail",
+        facts(email_fallback=True, patient=patient(number_state="invalid", has_email=True)),
+        None,
+    ),
+    (
+        "no number and an e-mail address is skipped when the rule does not allow e-mail",
+        facts(patient=patient(number_state="missing", has_email=True)),
+        ("skipped", "no_number"),
+    ),
+    (
+        "no number and no usable e-mail address is skipped although the rule allows e-mail",
+        facts(email_fallback=True, patient=patient(number_state="missing")),
+        ("skipped", "no_number"),
+    ),
+    (
+        "an opted-out patient gets no e-mail either",
+        facts(email_fallback=True, patient=patient(number_state="missing", has_email=True, opted_out=True)),
+        ("skipped", "opted_out"),
+    ),
+    (
+        "a deceased patient gets no e-mail",
+        facts(email_fallback=True, patient=patient(number_state="missing", has_email=True, deceased=True)),
+        ("skipped", "deceased"),
+    ),
+    (
+        "a declined patient gets no e-mail",
+        facts(
+            email_fallback=True,
+            patient=patient(number_state="missing", has_email=True, attendee_state="declined"),
+        ),
+        ("cancelled", "declined"),
+    ),
+    (
+        "a patient without the required consent gets no e-mail",
+        facts(
+            email_fallback=True,
+            clinic=el.Clinic(consent_required=True),
+            patient=patient(number_state="missing", has_email=True, consented=False),
+        ),
+        ("skipped", "no_consent"),
+    ),
+    (
+        "the appointment's SMS toggle off stops the e-mail too",
+        facts(
+            email_fallback=True,
+            patient=patient(number_state="missing", has_email=True),
+            appointment=el.Appointment(start=START, begin=START, sms_enabled=False),
+        ),
+        ("skipped", "sms_disabled"),
+    ),
     (
         "clinic switched off wins over everything",
         facts(clinic=el.Clinic(enabled=False), appointment=el.Appointment(exists=False)),
@@ -319,6 +376,47 @@ def test_patient_decision_is_the_table_without_an_appointment():
     assert el.patient_decision(el.Patient(consented=False), consent_required=True).reason == "no_consent"
     no_tick = el.Patient(consented=False, opted_out=True)
     assert el.patient_decision(no_tick, el.OPT_OUT, answers_opt_out=True, consent_required=True) is None
+
+
+CHANNELS = [
+    # (name, facts, channel)
+    ("a valid number goes by SMS", facts(email_fallback=True, patient=patient(has_email=True)), el.SMS),
+    (
+        "no number goes by e-mail when the rule allows it and there is an address",
+        facts(email_fallback=True, patient=patient(number_state="missing", has_email=True)),
+        el.EMAIL,
+    ),
+    (
+        "an invalid number goes by e-mail when the rule allows it and there is an address",
+        facts(email_fallback=True, patient=patient(number_state="invalid", has_email=True)),
+        el.EMAIL,
+    ),
+    (
+        "without the rule's option it stays SMS",
+        facts(patient=patient(number_state="missing", has_email=True)),
+        el.SMS,
+    ),
+    (
+        "a message to a number of its own never goes by e-mail",
+        facts(
+            "manual",
+            email_fallback=True,
+            patient=el.Patient(number_state="missing", has_email=True, own_number=True),
+        ),
+        el.SMS,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "case", "expected"), CHANNELS, ids=[c[0] for c in CHANNELS])
+def test_the_rule_book_names_the_channel(name, case, expected):
+    assert el.channel(case) == expected
+
+
+def test_planning_plans_an_e_mail_message_like_an_sms():
+    case = facts(email_fallback=True, patient=patient(number_state="missing", has_email=True))
+    assert el.may_plan(case)
+    assert el.may_plan(facts(patient=patient(number_state="missing")))
 
 
 def test_every_reason_appears_once_in_the_table():

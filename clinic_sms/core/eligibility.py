@@ -16,6 +16,12 @@ Two moments ask the table:
   the appointment, the patient's place on it, the rule. A patient's number, opt-out, consent or death
   are read when the message is sent, not when it is planned (they may change in between).
 * **sending** (:data:`SEND`): every rule, with the facts of that moment.
+
+A message that may go goes by SMS, unless the rule book says it goes by e-mail (:func:`channel`):
+its rule has the option *E-mail when no valid SMS number*, the patient has no valid mobile number
+but an e-mail address that is not on Odoo's e-mail blacklist. Then ``no_number`` / ``invalid_number``
+do not stop it; everything before them in the table still does (an opted-out patient said no to
+messages from the clinic, not only to SMS: no e-mail either; so does a missing consent).
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ BEFORE_START_KINDS = frozenset({REMINDER, CONFIRMATION, RESCHEDULE})
 
 PLAN = "plan"
 SEND = "send"
+
+#: The channels a message may go by (:func:`channel`).
+SMS = "sms"
+EMAIL = "email"
 
 
 # --------------------------------------------------------------------------- facts
@@ -73,6 +83,8 @@ class Patient:
     #: The message goes to a number of its own, not the patient's (Odoo's own SMS, an answer to a
     #: number that wrote to us): the patient's number state does not matter.
     own_number: bool = False
+    #: The patient has a well-formed e-mail address, and it is not on Odoo's e-mail blacklist.
+    has_email: bool = False
     #: The patient's tick *Consents to SMS* (only asked when the clinic requires consent).
     consented: bool = True
     #: For a recall: the patient's recall date now, and whether they have a future, active
@@ -102,6 +114,8 @@ class Message:
     rule_active: bool | None = None
     rule_confirmed_only: bool = False
     answers_opt_out: bool = False  # an opt-out confirmation created by a received STOP
+    #: The message's rule says: e-mail the patient when there is no valid SMS number.
+    email_fallback: bool = False
     answers_reply: bool = False  # an answer to the patient's own reply (an opt-out confirmation, …)
     recall_date: date | None = None  # a recall: the recall date it was planned for
 
@@ -226,6 +240,16 @@ def _opted_out(f: Facts) -> bool:
     return not f.message.answers_opt_out and (f.patient.opted_out or f.patient.blacklisted)
 
 
+def _by_email(f: Facts) -> bool:
+    # No valid number to send to, but the rule allows e-mail and the patient has an address.
+    return (
+        not f.patient.own_number
+        and f.patient.number_state != "valid"
+        and f.message.email_fallback
+        and f.patient.has_email
+    )
+
+
 def _no_consent(f: Facts) -> bool:
     # Only a patient (a contact) consents; the answer to their own reply goes without the tick.
     return (
@@ -237,11 +261,13 @@ def _no_consent(f: Facts) -> bool:
 
 
 def _no_number(f: Facts) -> bool:
-    return not f.patient.own_number and f.patient.number_state == "missing"
+    return not f.patient.own_number and f.patient.number_state == "missing" and not _by_email(f)
 
 
 def _invalid_number(f: Facts) -> bool:
-    return not f.patient.own_number and f.patient.number_state not in ("valid", "missing")
+    return (
+        not f.patient.own_number and f.patient.number_state not in ("valid", "missing") and not _by_email(f)
+    )
 
 
 _BOTH = frozenset({PLAN, SEND})
@@ -290,6 +316,13 @@ def decide(facts: Facts, moment: str = SEND) -> Decision | None:
             reason = None if rule.reason == "started" else rule.reason
             return Decision(rule.state, reason, rule.detail(facts))
     return None
+
+
+def channel(facts: Facts) -> str:
+    """The channel a message that may go (:func:`decide` answers None) goes by: :data:`EMAIL` when
+    its rule allows e-mail and the patient has no valid SMS number but an e-mail address, else
+    :data:`SMS`."""
+    return EMAIL if _by_email(facts) else SMS
 
 
 def may_plan(facts: Facts) -> bool:

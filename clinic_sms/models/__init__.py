@@ -2,6 +2,7 @@
 # before it is built.
 from . import (
     clinic_sms_message_dispatch,
+    clinic_sms_message_email,
     clinic_sms_message_inbound,
     clinic_sms_message_recovery,
     clinic_sms_message_render,
@@ -27,6 +28,8 @@ from . import (
     clinic_sms_rule,
     clinic_sms_template,
     ir_http,
+    mail_mail,
+    mail_thread,
     res_company,
     res_config_settings,
     res_partner,

@@ -70,7 +70,15 @@ class ClinicSmsAuditMixin(models.AbstractModel):
                         )
                     )
                 state = vals["state"]
-                if state != message.state and not gw.advances(message.state, state):
+                # An e-mail's "delivered" says only that the mail server took it: a bounce may
+                # still fail it.
+                bounce = (
+                    message.channel == "email"
+                    and message.state == "delivered"
+                    and state == "failed"
+                    and vals.get("reason") == "email_bounced"
+                )
+                if state != message.state and not bounce and not gw.advances(message.state, state):
                     raise UserError(
                         self.env._(
                             "A sent message's state only moves forward, as its delivery reports say: "

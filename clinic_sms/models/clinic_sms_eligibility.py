@@ -42,7 +42,18 @@ class ClinicSmsEligibility(models.AbstractModel):
             "internal": self.env["clinic.sms.planner"]._internal_partner_ids(),
             "blacklisted": self._blacklisted_numbers(partners.mapped("sms_number_e164")),
             "attendees": attendees,
+            "email_blacklisted": self._blacklisted_emails(partners.mapped("email_normalized")),
         }
+
+    @api.model
+    def _blacklisted_emails(self, emails):
+        """The addresses among ``emails`` (normalized) that are on Odoo's e-mail blacklist."""
+        emails = [e for e in emails if e]
+        if not emails:
+            return set()
+        self.env["mail.blacklist"].flush_model(["email", "active"])
+        self.env.cr.execute("SELECT email FROM mail_blacklist WHERE active AND email = ANY(%s)", [emails])
+        return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _recall_booked(self, partner_ids, rule, now):
@@ -89,6 +100,11 @@ class ClinicSmsEligibility(models.AbstractModel):
             number_problem=partner.sms_number_problem or "" if partner else "",
             attendee_state=attendee_state,
             own_number=bool(own_number),
+            has_email=bool(
+                partner
+                and partner.email_normalized
+                and partner.email_normalized not in context.get("email_blacklisted", ())
+            ),
             consented=bool(partner.sms_consent) if partner else False,
             recall_date=partner.recall_date or None if partner else None,
             recall_booked=recall_booked,
@@ -137,6 +153,8 @@ class ClinicSmsEligibility(models.AbstractModel):
                 rule_active=message.rule_id.active if message.rule_id else None,
                 rule_confirmed_only=bool(message.rule_id.confirmed_only) if message.rule_id else False,
                 answers_opt_out=message.kind == "opt_out" and bool(message.reply_to_id),
+                # A reminder sent again by staff has no rule: its original's rule says.
+                email_fallback=bool((message.rule_id or message.resend_of_id.rule_id).email_fallback),
                 answers_reply=bool(message.reply_to_id),
                 recall_date=message.recall_date or None,
             ),

@@ -8,7 +8,8 @@ between (a crash, or Odoo killing a cron worker past ``limit_time_real_cron``) l
 ``clinic_sms_message_recovery.py``).
 
 Credits are paid through the ledger's API (``clinic.sms.credit``: reserve before the gateway call,
-settle after it); the text is rendered by ``clinic_sms_message_render.py``.
+settle after it); the text is rendered by ``clinic_sms_message_render.py``. What the rule book
+sends by e-mail bypasses gateways and credits (``clinic_sms_message_email.py``).
 """
 
 import logging
@@ -199,12 +200,16 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         context["settings"] = {}
         updates = {}
         ready = []
+        emails = []  # (message, body, subject): what the rule book sends by e-mail
         for message in self:
             values = message._check_before_sending(now, context)
             if values:
                 updates[message.id] = values
                 continue
             try:
+                if message.id in context.get("email", ()):
+                    emails.append((message, *message._clinic_sms_email_render()))
+                    continue
                 body = message._render_body()
             except TemplateError as error:
                 updates[message.id] = {
@@ -215,6 +220,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
                 continue
             number = message._destination()
             ready.append(Outbound(message, number, body, segments.count_parts(body), message.attempts + 1))
+        # E-mails bypass gateways and credits; queued in this transaction, with their rows' "sent".
+        updates.update(self._clinic_sms_send_emails(emails, now))
 
         routes = {}  # company -> its active gateways in order
         candidates = {}  # message id -> the gateways that serve its number, in the order to try them
@@ -420,7 +427,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         """The write values that stop this message from going now, or None when it may go: first
         what the rule book (``core/eligibility.py``) says, then the message's own time (expiry,
         window). ``context``: the batch's facts (``clinic.sms.eligibility._context``) and a cache of
-        the companies' settings under ``"settings"``."""
+        the companies' settings under ``"settings"``; a message that may go by e-mail (the rule
+        book's ``channel``) is added to the set under ``"email"``."""
         self.ensure_one()
         company = self.company_id
         cached = context.setdefault("settings", {})
@@ -430,7 +438,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
         if self.expire_at and self.expire_at <= now:
             return {"state": "expired"}
         Eligibility = self.env["clinic.sms.eligibility"]
-        decision = eligibility.decide(Eligibility._message_facts(self, context, now))
+        facts = Eligibility._message_facts(self, context, now)
+        decision = eligibility.decide(facts)
         if decision:
             values = {"state": decision.state, "reason": decision.reason or False}
             if decision.reason == "invalid_number" and decision.detail:
@@ -448,6 +457,8 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             if self.expire_at and to_naive(opens) >= self.expire_at:
                 return {"state": "expired", "reason": "outside_window"}
             return {"reason": "outside_window", "due_at": to_naive(opens)}
+        if eligibility.channel(facts) == eligibility.EMAIL:
+            context.setdefault("email", set()).add(self.id)  # the batch sends it by e-mail
         return None
 
     def _write_rows(self, updates, now):
@@ -471,6 +482,9 @@ class ClinicSmsMessageDispatch(models.AbstractModel):
             ("due_at", "timestamp"),
             ("sent_at", "timestamp"),
             ("delivered_at", "timestamp"),
+            ("channel", "varchar"),
+            ("email_to", "varchar"),
+            ("mail_id", "int4"),
         ]
         names = [name for name, _type in columns]
         ids, masks = list(updates), []

@@ -56,6 +56,13 @@ class ClinicSmsRule(models.Model):
         "Only confirmed appointments",
         help="Send this reminder only to patients who accepted the appointment.",
     )
+    email_fallback = fields.Boolean(
+        "E-mail when no valid SMS number",
+        help="A patient without a valid mobile number but with an e-mail address gets the same text by "
+        "e-mail, through the clinic's outgoing mail server, with the template's subject. It is logged "
+        "like an SMS (channel E-mail) and costs no credits. Patients who opted out, declined or are "
+        "deceased get no e-mail either.",
+    )
     company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
     sequence = fields.Integer(default=10)

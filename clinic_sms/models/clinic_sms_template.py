@@ -21,6 +21,13 @@ class ClinicSmsTemplate(models.Model):
     code = fields.Char(help="Technical key, unique per company.", copy=False)
     kind = fields.Selection(TEMPLATE_KINDS, required=True, default="reminder")
     body = fields.Text(required=True, translate=True)
+    subject = fields.Char(
+        "E-mail subject",
+        translate=True,
+        help="The subject when a message of this template goes by e-mail (a rule's option for patients "
+        'without a valid SMS number); placeholders as in the text. Empty: "Message from" and the '
+        "clinic's name.",
+    )
     company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
     placeholder_help = fields.Html(
@@ -77,12 +84,15 @@ class ClinicSmsTemplate(models.Model):
         """The text a message of this template goes with: transliterated to GSM-7 when the option is
         on and that saves parts (:func:`~..core.segments.transliterate_if_cheaper`), else ``text``."""
         self.ensure_one()
+        if self.env.context.get("clinic_sms_channel") == "email":
+            return text  # an e-mail costs nothing by its characters: it goes as written
         return segments.transliterate_if_cheaper(text) if self.transliterate else text
 
-    @api.constrains("body")
+    @api.constrains("body", "subject")
     def _check_body(self):
         for template in self:
             template._check_body_text(template.body or "")
+            template._check_body_text(template.subject or "")
 
     def _check_body_text(self, text):
         try:
@@ -138,7 +148,7 @@ class ClinicSmsTemplate(models.Model):
     def _update_field_translations(self, field_name, translations, digest=None, source_lang=""):
         """Translations of the text are checked like the text itself (the translation dialog and
         ``update_field_translations`` write them without the constraint)."""
-        if field_name == "body":
+        if field_name in ("body", "subject"):
             for text in translations.values():
                 if isinstance(text, str):
                     self._check_body_text(text)

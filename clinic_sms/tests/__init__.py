@@ -6,6 +6,7 @@ from . import (
     test_credits,
     test_day_and_run,
     test_dispatch,
+    test_email_fallback,
     test_faults,
     test_first_day,
     test_kannel,
