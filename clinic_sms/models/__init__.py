@@ -4,6 +4,7 @@ from . import (
     clinic_sms_message_dispatch,
     clinic_sms_message_email,
     clinic_sms_message_inbound,
+    clinic_sms_message_odoo_sms,
     clinic_sms_message_recovery,
     clinic_sms_message_render,
     clinic_sms_planner_birthdays,

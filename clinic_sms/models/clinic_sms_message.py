@@ -40,6 +40,7 @@ class ClinicSmsMessage(models.Model):
         "clinic.sms.message.recovery",
         "clinic.sms.message.render",
         "clinic.sms.message.inbound",
+        "clinic.sms.message.odoo.sms",
         "clinic.sms.message.email",
     ]
     _description = "Clinic SMS message"
