@@ -13,6 +13,7 @@ TIMING_FIELDS = {
     "active",
     "company_id",
     "confirmed_only",
+    "one_per_day",
 }
 
 
@@ -47,6 +48,11 @@ class ClinicSmsRule(models.Model):
     confirmed_only = fields.Boolean(
         "Only confirmed appointments",
         help="Send this reminder only to patients who accepted the appointment.",
+    )
+    one_per_day = fields.Boolean(
+        "One reminder per patient per day",
+        help="A patient with several appointments on the same day gets one reminder, for the first "
+        "one, that also names the times of the others.",
     )
     company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)
