@@ -71,6 +71,7 @@ REASONS = [
     ("not_a_patient", "Not a patient (a practitioner)"),
     ("brought_forward", "Sent earlier by a manual reminder run"),
     ("coalesced", "Merged into another notice"),
+    ("same_day", "Merged into the patient's one reminder of the day"),
     ("duplicate", "Duplicate of another message"),
     ("email_failed", "E-mail could not be sent"),
     ("email_bounced", "E-mail bounced"),

@@ -359,3 +359,13 @@ def test_the_also_sentence_names_the_other_dates_in_the_patients_language():
     assert placeholders.also_sentence(starts[:1], "pl_PL") == "Także: 25 stycznia 2027 o 10:00."
     assert placeholders.also_sentence(starts[:1], "en_US", allday=True) == "Also: 25 January 2027."
     assert placeholders.also_sentence([], "da_DK") == ""
+
+
+def test_the_also_sentence_of_a_patients_day_names_only_the_times():
+    day = date(2027, 1, 18)
+    starts = [datetime(2027, 1, 18, 16, 30), datetime(2027, 1, 18, 14, 0)]
+    assert placeholders.also_sentence(starts, "en_US", day=day) == "Also: 14:00, 16:30."
+    assert placeholders.also_sentence(starts[:1], "da_DK", day=day) == "Også: 16:30."
+    # Another day among them: every date is named.
+    other = [*starts, datetime(2027, 1, 19, 9, 0)]
+    assert placeholders.also_sentence(other, "en_US", day=day).count("January 2027") == 3

@@ -196,3 +196,44 @@ def test_the_recall_date_moves_by_calendar_months():
     assert planner.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
     assert planner.add_months(date(2027, 12, 15), 12) == date(2028, 12, 15)
     assert planner.add_months(date(2027, 10, 31), 2) == date(2027, 12, 31)
+
+
+# --------------------------------------------------------------------------- one reminder per day
+
+
+def day_appointment(event_id, hour, minute=0):
+    start = datetime(2027, 1, 18, hour, minute)  # naive UTC, as Odoo stores it
+    return planner.DayAppointment(event_id, start.replace(tzinfo=UTC), start)
+
+
+def test_the_local_day_of_an_appointment_is_the_clinics():
+    # 23:30 UTC on 17 January is already 18 January in Copenhagen.
+    assert planner.local_day(datetime(2027, 1, 17, 23, 30), False, None, CPH.tz) == date(2027, 1, 18)
+    assert planner.local_day(utc(2027, 1, 17, 22, 30), False, None, CPH.tz) == date(2027, 1, 17)
+    assert planner.local_day(datetime(2027, 1, 17, 8, 0), True, date(2027, 1, 17), CPH.tz) == date(
+        2027, 1, 17
+    )
+    assert planner.local_day(datetime(2027, 1, 17, 23, 30), False, None, "") == date(2027, 1, 17)
+
+
+def test_a_patients_day_is_one_reminder_for_the_first_naming_the_others():
+    later, first, last = day_appointment(7, 13), day_appointment(9, 8), day_appointment(3, 15, 30)
+    result = planner.one_per_day([later, first, last])
+    assert result.first == 9
+    assert result.also == (later.start, last.start)
+    assert set(result.merged) == {7, 3}
+
+
+def test_appointments_at_the_same_time_are_ordered_by_id_and_not_named_twice():
+    result = planner.one_per_day([day_appointment(5, 9), day_appointment(4, 9)])
+    assert (result.first, result.also, result.merged) == (4, (), (5,))
+
+
+def test_a_single_appointment_keeps_its_own_reminder():
+    assert planner.one_per_day([day_appointment(1, 9)]) == planner.DayReminder(first=1)
+
+
+def test_a_day_already_reminded_plans_nothing_more():
+    result = planner.one_per_day([day_appointment(1, 9), day_appointment(2, 14)], reminded=True)
+    assert (result.first, result.also, set(result.merged)) == (None, (), {1, 2})
+    assert planner.one_per_day([]) == planner.DayReminder()

@@ -299,13 +299,20 @@ _ALSO = {
 }
 
 
-def also_sentence(starts_local: list[datetime], lang: str, allday: bool = False) -> str:
+def also_sentence(
+    starts_local: list[datetime], lang: str, allday: bool = False, day: date | None = None
+) -> str:
     """The sentence a notice adds for the other appointments it speaks for (a series, a burst of
-    changes): da "Også: 18. januar 2027 kl. 10:00, 25. januar 2027 kl. 10:00.", or "" for none."""
+    changes): da "Også: 18. januar 2027 kl. 10:00, 25. januar 2027 kl. 10:00.", or "" for none.
+    ``day``: the local day of the message's own appointment; when every other start is on it (one
+    reminder for a patient's day), only their times are named: "Also: 14:00, 16:30."."""
     if not starts_local:
         return ""
     code = _language(lang)
     sentence, item = _ALSO[code]
+    if day is not None and not allday and all(start.date() == day for start in starts_local):
+        times = (format_time(start.time(), lang) for start in sorted(starts_local))
+        return sentence.format(dates=", ".join(times))
     dates = ", ".join(
         format_date(start.date(), lang)
         if allday

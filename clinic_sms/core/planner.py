@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from . import timing
 
@@ -41,6 +42,15 @@ def event_start(start: datetime, allday: bool, start_date: date | None, tz: str)
     if allday and start_date:
         return timing.allday_start(start_date, tz)
     return start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start
+
+
+def local_day(start: datetime, allday: bool, start_date: date | None, tz: str) -> date:
+    """The clinic's calendar day of an appointment (``start`` naive UTC or aware; all-day ones: their
+    date). The day by which a patient's appointments are grouped (manual run, one reminder per day)."""
+    if allday and start_date:
+        return start_date
+    aware = start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start
+    return aware.astimezone(ZoneInfo(tz or "UTC")).date()
 
 
 def reminder_due(
@@ -238,3 +248,48 @@ def coalesce(notices: list[PendingNotice], can_reschedule: bool = True) -> Coale
 
 def _order(notice: PendingNotice):
     return (notice.start or datetime.max.replace(tzinfo=timezone.utc), notice.id)
+
+
+# --------------------------------------------------------------------------- one reminder per day
+
+
+@dataclass(frozen=True)
+class DayAppointment:
+    """One of a patient's appointments of a day whose reminder the rule book allows: its id, the
+    moment it begins (aware, for the order) and its start as stored (what a message names)."""
+
+    id: int
+    begin: datetime
+    start: datetime
+
+
+@dataclass(frozen=True)
+class DayReminder:
+    """A patient's day under a *one reminder per patient per day* rule: the appointment whose
+    reminder is planned (``first``, None when none is), the ``also`` starts its text names, and the
+    appointments whose reminders give way to it (``merged``)."""
+
+    first: int | None = None
+    also: tuple[datetime, ...] = ()
+    merged: tuple[int, ...] = ()
+
+
+def day_order(begin: datetime, event_id: int):
+    """The order of a patient's appointments of a day: by start, then by id."""
+    return (begin, event_id)
+
+
+def one_per_day(appointments: list[DayAppointment], reminded: bool = False) -> DayReminder:
+    """One reminder for a patient's appointments of a day (those the rule book allows): for the
+    first, naming the starts of the others, whose reminders give way.
+
+    ``reminded``: a reminder of this rule already went to the patient for that day (sent, delivered,
+    or on its way). The day is then reminded: nothing more is planned for it, even for an appointment
+    moved or booked afterwards (its booking or moved notice tells the patient).
+    """
+    ordered = sorted(appointments, key=lambda a: day_order(a.begin, a.id))
+    if reminded or not ordered:
+        return DayReminder(merged=tuple(a.id for a in ordered))
+    first, others = ordered[0], ordered[1:]
+    also = tuple(sorted({o.start for o in others if o.start != first.start}))
+    return DayReminder(first=first.id, also=also, merged=tuple(o.id for o in others))

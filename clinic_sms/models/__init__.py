@@ -8,6 +8,7 @@ from . import (
     clinic_sms_message_recovery,
     clinic_sms_message_render,
     clinic_sms_planner_birthdays,
+    clinic_sms_planner_days,
     clinic_sms_planner_notices,
     clinic_sms_planner_recalls,
 )

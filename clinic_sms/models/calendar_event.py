@@ -65,6 +65,12 @@ class CalendarEvent(models.Model):
         before = {
             event.id: (event.active, event.start, set(event.partner_ids.ids) - internal) for event in events
         }
+        # The days and patients they leave (one reminder per patient per day decides those days again).
+        former = {
+            event.id: (event.start, event.allday, event.start_date, before[event.id][2])
+            for event in events
+            if event.start
+        }
         result = super().write(vals)
         now = fields.Datetime.now()
         moved, cancelled, restored, added = (self.browse() for _ in range(4))
@@ -87,7 +93,7 @@ class CalendarEvent(models.Model):
         if cancelled and not self.env.context.get("clinic_sms_no_cancellation_notice"):
             # Before the replanning withdraws an untold booking confirmation: the two cancel out.
             planner._plan_notices(cancelled.filtered(future), "cancellation")
-        planner._plan_reminders(events)
+        planner._plan_reminders(events, former=former)
         if moved:
             planner._plan_moved(moved.filtered(future))
         if added:
@@ -112,6 +118,12 @@ class CalendarEvent(models.Model):
                 )
             )
             pending.write({"state": "cancelled", "reason": "appointment_cancelled"})
+            # One reminder per patient per day: the patients' other appointments of those days.
+            same_day = self.env["clinic.sms.planner"]._same_day_events(future) - events
+            result = super().unlink()
+            if same_day:
+                self.env["clinic.sms.planner"]._plan_reminders(same_day)
+            return result
         return super().unlink()
 
     # ------------------------------------------------------------------ planning

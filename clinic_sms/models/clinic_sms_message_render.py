@@ -72,7 +72,8 @@ class ClinicSmsMessageRender(models.AbstractModel):
         return template._clinic_sms_finish(self._with_also(placeholders.render(body, values), lang))
 
     def _with_also(self, body, lang=None):
-        """``body`` with the sentence naming the other appointments this notice speaks for."""
+        """``body`` with the sentence naming the other appointments this notice (or a patient's one
+        reminder of the day) speaks for: their times only when they are all on its own day."""
         if not self.coalesced_starts:
             return body
         lang = lang or self.partner_id.lang or self.company_id.partner_id.lang or "en_US"
@@ -81,5 +82,8 @@ class ClinicSmsMessageRender(models.AbstractModel):
             datetime.fromisoformat(value).replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
             for value in json.loads(self.coalesced_starts)
         ]
-        allday = bool(self.event_id.with_context(active_test=False).allday)
-        return f"{body} {placeholders.also_sentence(starts, lang, allday)}"
+        event = self.event_id.with_context(active_test=False)
+        allday = bool(event.allday)
+        own = self.event_start or event.start
+        day = to_aware(own).astimezone(tz).date() if own and not allday else None
+        return f"{body} {placeholders.also_sentence(starts, lang, allday, day)}"

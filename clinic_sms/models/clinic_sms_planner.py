@@ -7,6 +7,7 @@ who or what triggered it. The decisions themselves are the core's (``core/planne
 ``core/eligibility.py`` for who may receive what).
 """
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 
@@ -20,7 +21,12 @@ from ..core import eligibility, planner
 
 class ClinicSmsPlanner(models.AbstractModel):
     _name = "clinic.sms.planner"
-    _inherit = ["clinic.sms.planner.notices", "clinic.sms.planner.birthdays", "clinic.sms.planner.recalls"]
+    _inherit = [
+        "clinic.sms.planner.notices",
+        "clinic.sms.planner.birthdays",
+        "clinic.sms.planner.recalls",
+        "clinic.sms.planner.days",
+    ]
     _description = "Clinic SMS planner"
 
     SYNC_BATCH = 2000
@@ -139,7 +145,7 @@ class ClinicSmsPlanner(models.AbstractModel):
         return rows
 
     @api.model
-    def _plan_reminders(self, events, retime=False):
+    def _plan_reminders(self, events, retime=False, former=None):
         """Bring the messages of ``events`` in line with their current state.
 
         Unsent messages that the rule book no longer allows (appointment cancelled or moved, patient
@@ -147,6 +153,12 @@ class ClinicSmsPlanner(models.AbstractModel):
         whose rule no longer concerns the appointment with ``rule_changed``; missing reminders are
         planned. With ``retime``, unsent reminders that stay get their due time recomputed (a rule's
         timing changed). Idempotent: what exists is kept.
+
+        Under a rule with *One reminder per patient per day* (``one_per_day``), each patient's day is
+        decided as a whole (``core.planner.one_per_day``): the patients' other appointments on the days
+        these ones are or were on are planned along (``former``: {event id: (start, all-day, start date,
+        patient ids)} before a change), the first appointment's reminder names the others' times, and
+        theirs are withdrawn (``same_day``).
 
         It works on plain values (one query for the appointments, one for their messages), so that
         *Synchronize all* goes through the same code at the speed of the data: the rule book decides
@@ -161,25 +173,80 @@ class ClinicSmsPlanner(models.AbstractModel):
         now_aware = to_aware(now)
         internal = self._internal_partner_ids()
         rules_by_company = self._rules_by_company(["reminder"])
-        Message.flush_model()
-        self.env.cr.execute(
-            """SELECT id, event_id, partner_id, rule_id, event_start, state, kind, due_at
-                 FROM clinic_sms_message
-                WHERE event_id = ANY(%s) AND kind = ANY(%s) AND state = ANY(%s)""",
-            [list(rows), list(EVENT_KINDS), list(BLOCKING_STATES)],
-        )
-        existing = self.env.cr.fetchall()
+        existing = self._live_messages(rows)
+        day_rule_ids = self._one_per_day_rule_ids(rules_by_company)
+        days, tz_of = None, self._tz_getter()  # days: the (patient, day) decided as a whole
+        reminded = set()
+        if day_rule_ids:
+            days, peer_ids, reminded = self._same_day_scope(
+                rows, existing, internal, tz_of, day_rule_ids, former
+            )
+            if peer_ids:
+                peers = self._event_rows(peer_ids)
+                # Of the other appointments, only their patients' days in question are planned.
+                for event_id, row in peers.items():
+                    day = planner.local_day(row[0], row[1], row[2], tz_of(row[6]))
+                    rows[event_id] = (*row[:8], tuple(p for p in row[8] if (p[0], day) in days))
+                existing += [
+                    message
+                    for message in self._live_messages(peers)
+                    if (message[2], planner.local_day(*peers[message[1]][:3], tz_of(peers[message[1]][6])))
+                    in days
+                ]
         by_key = {
-            (e, p, r, start): (mid, state, kind, due) for mid, e, p, r, start, state, kind, due in existing
+            (e, p, r, start): (mid, state, kind, due, also)
+            for mid, e, p, r, start, state, kind, due, also in existing
         }
-        keep, dropped = set(), set()
-        retimed, vals_list = [], []
+        keep, dropped, merged = set(), set(), set()
+        retimed, recoalesced, vals_list = [], [], []
+        groups = defaultdict(list)  # (patient, day, rule) -> [(DayAppointment, planning context)]
         applicable = {}  # event id -> ids of the reminder rules that concern it
         default_company = self.env.company
         companies = {}  # company id -> (company, Clinic fact, planner settings)
         rule_facts = {}  # rule id -> (confirmed only, RuleTiming)
         rules_of = {}  # (company id, appointment types) -> applicable rules
         patients = {}  # (internal, attendee state) -> core Patient fact
+
+        def place(event, partner_id, rule, timing, settings, also=()):
+            """Keep (or retime) the reminder of ``event`` to ``partner_id``, or plan it."""
+            event_id, start, allday, start_date, uid, cid = event
+            started = start <= now
+            also = json.dumps([value.isoformat() for value in also]) if also else False
+            found = by_key.get((event_id, partner_id, rule.id, start))
+            if found and found[2] == "reminder":
+                keep.add(found[0])
+                if found[1] in UNSENT_STATES and (found[4] or False) != also:
+                    recoalesced.append((found[0], also))
+                if started or not (retime and found[1] == "scheduled"):
+                    return
+            elif started:
+                return
+            plan = planner.plan_reminder(timing, now_aware, start, allday, start_date, settings)
+            if found:
+                if plan is None:
+                    keep.discard(found[0])
+                    dropped.add(found[0])
+                elif to_naive(plan.due_at) != found[3]:
+                    retimed.append((found[0], plan))
+                return
+            if plan is None:
+                return
+            vals_list.append(
+                {
+                    "kind": "reminder",
+                    "rule_id": rule.id,
+                    "event_id": event_id,
+                    "event_start": start,
+                    "user_id": uid,
+                    "partner_id": partner_id,
+                    "company_id": cid,
+                    "state": "scheduled",
+                    "due_at": to_naive(plan.due_at),
+                    "expire_at": to_naive(plan.expire_at),
+                    "coalesced_starts": also,
+                }
+            )
+
         for event_id, (
             start,
             allday,
@@ -210,13 +277,14 @@ class ClinicSmsPlanner(models.AbstractModel):
             applicable[event_id] = {rule.id for rule in rules}
             if not active or not clinic.enabled or not sms_on:
                 continue  # its unsent messages are withdrawn below, with the rule book's reason
-            started = start <= now
             start_aware = to_aware(start)
             appointment = eligibility.Appointment(
                 start=start_aware,
                 begin=planner.event_start(start, allday, start_date, settings.tz),
                 sms_enabled=True,
             )
+            event = (event_id, start, allday, start_date, _uid, cid)
+            day = planner.local_day(start, allday, start_date, settings.tz) if days is not None else None
             # The message facts of this appointment's reminders, one per rule (not per patient).
             reminders = []
             for rule in rules:
@@ -247,44 +315,30 @@ class ClinicSmsPlanner(models.AbstractModel):
                     )
                     if not eligibility.may_plan(facts):
                         continue
-                    found = by_key.get((event_id, partner_id, rule.id, start))
-                    if found and found[2] == "reminder":
-                        keep.add(found[0])
-                        if started or not (retime and found[1] == "scheduled"):
-                            continue
-                    elif started:
-                        continue
-                    plan = planner.plan_reminder(timing, now_aware, start, allday, start_date, settings)
-                    if found:
-                        if plan is None:
-                            keep.discard(found[0])
-                            dropped.add(found[0])
-                        elif to_naive(plan.due_at) != found[3]:
-                            retimed.append((found[0], plan))
-                        continue
-                    if plan is None:
-                        continue
-                    vals_list.append(
-                        {
-                            "kind": "reminder",
-                            "rule_id": rule.id,
-                            "event_id": event_id,
-                            "event_start": start,
-                            "user_id": _uid,
-                            "partner_id": partner_id,
-                            "company_id": cid,
-                            "state": "scheduled",
-                            "due_at": to_naive(plan.due_at),
-                            "expire_at": to_naive(plan.expire_at),
-                        }
-                    )
+                    if rule.id in day_rule_ids:
+                        groups[partner_id, day, rule.id].append(
+                            (
+                                planner.DayAppointment(event_id, appointment.begin, start),
+                                (event, timing, settings),
+                            )
+                        )
+                    else:
+                        place(event, partner_id, rule, timing, settings)
+        for (partner_id, day, rule_id), members in groups.items():
+            rule = self.env["clinic.sms.rule"].browse(rule_id)
+            result = planner.one_per_day(
+                [appointment for appointment, _context in members], (partner_id, day, rule_id) in reminded
+            )
+            for appointment, (event, timing, settings) in members:
+                if appointment.id == result.first:
+                    place(event, partner_id, rule, timing, settings, result.also)
+                    continue
+                found = by_key.get((appointment.id, partner_id, rule_id, appointment.start))
+                if found and found[2] == "reminder" and found[1] in UNSENT_STATES:
+                    merged.add(found[0])
         unsent = Message.browse(
-            [
-                mid
-                for mid, *_rest, state, _kind, _due in existing
-                if state in UNSENT_STATES and mid not in keep
-            ]
-        )
+            [mid for mid, *_rest, state, _kind, _due, _also in existing if state in UNSENT_STATES]
+        ) - Message.browse(keep)
         if unsent:
             decisions = self.env["clinic.sms.eligibility"]._decide_messages(unsent, now, eligibility.PLAN)
             withdraw = defaultdict(Message.browse)  # (state, reason) -> messages
@@ -298,14 +352,31 @@ class ClinicSmsPlanner(models.AbstractModel):
                     and message.rule_id.id not in applicable.get(message.event_id.id, ())
                 ) or message.id in dropped:
                     withdraw["cancelled", "rule_changed"] |= message
+                elif message.id in merged:
+                    withdraw["cancelled", "same_day"] |= message
             for (state, reason), messages in withdraw.items():
                 messages.write({"state": state, "reason": reason or False})
         for message_id, plan in retimed:
             Message.browse(message_id).write(
                 {"due_at": to_naive(plan.due_at), "expire_at": to_naive(plan.expire_at), "state": "scheduled"}
             )
+        for message_id, also in recoalesced:
+            Message.browse(message_id).write({"coalesced_starts": also})
         if vals_list:
             self._insert_messages(vals_list)
+
+    @api.model
+    def _live_messages(self, rows):
+        """The live messages (unsent or gone) about the appointments ``rows``, as plain values:
+        [(id, event id, patient id, rule id, start, state, kind, due at, coalesced starts)]."""
+        self.env["clinic.sms.message"].flush_model()
+        self.env.cr.execute(
+            """SELECT id, event_id, partner_id, rule_id, event_start, state, kind, due_at, coalesced_starts
+                 FROM clinic_sms_message
+                WHERE event_id = ANY(%s) AND kind = ANY(%s) AND state = ANY(%s)""",
+            [list(rows), list(EVENT_KINDS), list(BLOCKING_STATES)],
+        )
+        return self.env.cr.fetchall()
 
     #: The columns :meth:`_insert_messages` writes, with their SQL types.
     _INSERT_COLUMNS = (
@@ -319,6 +390,7 @@ class ClinicSmsPlanner(models.AbstractModel):
         ("state", "varchar"),
         ("due_at", "timestamp"),
         ("expire_at", "timestamp"),
+        ("coalesced_starts", "text"),
     )
 
     @api.model

@@ -14,6 +14,7 @@ TIMING_FIELDS = {
     "company_id",
     "confirmed_only",
     "days_after",
+    "one_per_day",
 }
 
 
@@ -62,6 +63,11 @@ class ClinicSmsRule(models.Model):
         "e-mail, through the clinic's outgoing mail server, with the template's subject. It is logged "
         "like an SMS (channel E-mail) and costs no credits. Patients who opted out, declined or are "
         "deceased get no e-mail either.",
+    )
+    one_per_day = fields.Boolean(
+        "One reminder per patient per day",
+        help="A patient with several appointments on the same day gets one reminder, for the first "
+        "one, that also names the times of the others.",
     )
     company_id = fields.Many2one("res.company", index=True)
     active = fields.Boolean(default=True)

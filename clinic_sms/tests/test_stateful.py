@@ -3,10 +3,11 @@
 A ``hypothesis`` state machine drives the real ORM (PostgreSQL, the built-in test gateway, a frozen
 clock the machine moves) through what a clinic does in a week: booking single appointments and weekly
 series, moving, cancelling, restoring and deleting them, switching their SMS off, adding, removing,
-declining and accepting patients, creating, re-timing, archiving and restoring reminder rules,
-switching Clinic SMS off and on, opt-outs, STOP / NO / NEJ replies, the manual reminder run, the
-composer, the practitioner's day, and the dispatcher with the clock running, through numbers the test
-gateway fails for now (ending 9999) or for good (ending 0000).
+declining and accepting patients, creating, re-timing, archiving and restoring reminder rules and
+switching their *One reminder per patient per day*, switching Clinic SMS off and on, opt-outs,
+STOP / NO / NEJ replies, the manual reminder run, the composer, the practitioner's day, and the
+dispatcher with the clock running, through numbers the test gateway fails for now (ending 9999) or
+for good (ending 0000).
 
 Everything the gateway is handed is recorded with the facts of that moment (read inside the send, as
 the dispatcher saw them), and after every step the machine checks the rules of DESIGN.md:
@@ -316,6 +317,10 @@ class ClinicMachine(RuleBasedStateMachine):
     @rule(rule=reminder_rules, confirmed_only=st.booleans())
     def only_confirmed(self, rule, confirmed_only):
         rule.confirmed_only = confirmed_only
+
+    @rule(rule=reminder_rules, one_per_day=st.booleans())
+    def one_reminder_per_day(self, rule, one_per_day):
+        rule.one_per_day = one_per_day
 
     @rule(rule=st.one_of(reminder_rules, notice_rules))
     def archive_rule(self, rule):

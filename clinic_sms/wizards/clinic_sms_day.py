@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 
 from .. import access
 from ..constants import to_aware
-from ..core import eligibility, placeholders
+from ..core import eligibility, placeholders, planner
 from ..core.exceptions import TemplateError
 
 EXPIRY = timedelta(hours=24)
@@ -71,11 +71,14 @@ class ClinicSmsDayMixin(models.AbstractModel):
     @api.model
     def _patients_by_day(self, events, company):
         """{(patient, clinic date): appointments in order of start}, patients never internal users."""
-        tz = self._clinic_tz(company)
+        tz = company.clinic_sms_tz or "UTC"
         internal = self.env["clinic.sms.planner"]._internal_partner_ids()
         grouped = defaultdict(lambda: self.env["calendar.event"])
-        for event in events.sorted(lambda e: (e.start, e.id)):
-            day = event.start_date if event.allday else to_aware(event.start).astimezone(tz).date()
+        # The same days and order as planning's one reminder per patient per day (core.planner).
+        for event in events.sorted(
+            lambda e: planner.day_order(planner.event_start(e.start, e.allday, e.start_date, tz), e.id)
+        ):
+            day = planner.local_day(event.start, event.allday, event.start_date, tz)
             for partner in event._clinic_sms_patients(internal):
                 grouped[partner, day] |= event
         return grouped
