@@ -246,3 +246,33 @@ class TestTours(ClinicSmsTourCase):
         left_out = self.messages(event_id=event.id, kind="reminder", partner_id=self.patient_no_number.id)
         self.assertEqual(left_out, not_reachable)
         self.assertEqual((left_out.state, left_out.due_at), ("scheduled", later))
+
+    def test_a_receptionist_records_a_patients_sms_consent_and_next_recall(self):
+        self.tour(
+            f"/odoo/contacts/{self.patient.id}",
+            "clinic_sms_patient_recall_consent_tour",
+            "clinic_sms_reception",
+        )
+
+        self.patient.invalidate_recordset()
+        self.assertTrue(self.patient.sms_consent)
+        self.assertEqual(self.patient.sms_consent_user_id, self.receptionist, "stamped with who set it")
+        self.assertTrue(self.patient.sms_consent_date)
+        self.assertEqual(self.patient.recall_interval, 6)
+        today = fields.Date.context_today(self.patient)
+        self.assertEqual(self.patient.recall_date.day, 1)
+        self.assertGreater(self.patient.recall_date, today + timedelta(days=140))
+
+    def test_an_administrator_switches_on_e_mail_fallback_and_one_reminder_per_day_on_a_rule(self):
+        rule = self.env.ref("clinic_sms.rule_reminder_24h")
+        rule.write({"email_fallback": False, "one_per_day": False})
+
+        self.tour(
+            f"/odoo/action-clinic_sms.clinic_sms_rule_action/{rule.id}",
+            "clinic_sms_rule_options_tour",
+            "admin",
+        )
+
+        rule.invalidate_recordset()
+        self.assertTrue(rule.email_fallback)
+        self.assertTrue(rule.one_per_day)
