@@ -43,6 +43,7 @@
     "post_init_hook": "post_init_hook",
     "demo": [
         "demo/clinic_sms_demo.xml",
+        "demo/clinic_sms_demo_consent.xml",
     ],
     "assets": {
         "web.assets_backend": [

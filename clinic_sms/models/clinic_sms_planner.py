@@ -197,6 +197,10 @@ class ClinicSmsPlanner(models.AbstractModel):
             (e, p, r, start): (mid, state, kind, due, also)
             for mid, e, p, r, start, state, kind, due, also in existing
         }
+        # A reminder the rule book skipped when it was due for a reason of the patient's own (no
+        # number, opted out, no consent, ...) is on the log once: planning it again would only add
+        # the same skip at the next dispatch. Staff who fixed the reason use Send again.
+        skipped = self._skipped_for_patient(rows)
         keep, dropped, merged = set(), set(), set()
         retimed, recoalesced, vals_list = [], [], []
         groups = defaultdict(list)  # (patient, day, rule) -> [(DayAppointment, planning context)]
@@ -213,6 +217,8 @@ class ClinicSmsPlanner(models.AbstractModel):
             started = start <= now
             also = json.dumps([value.isoformat() for value in also]) if also else False
             found = by_key.get((event_id, partner_id, rule.id, start))
+            if not found and (event_id, partner_id, rule.id, start) in skipped:
+                return
             if found and found[2] == "reminder":
                 keep.add(found[0])
                 if found[1] in UNSENT_STATES and (found[4] or False) != also:
@@ -364,6 +370,19 @@ class ClinicSmsPlanner(models.AbstractModel):
             Message.browse(message_id).write({"coalesced_starts": also})
         if vals_list:
             self._insert_messages(vals_list)
+
+    @api.model
+    def _skipped_for_patient(self, rows):
+        """The (appointment, patient, rule, start) of the reminders about the appointments ``rows``
+        that were skipped at dispatch for one of the patient's own reasons."""
+        self.env["clinic.sms.message"].flush_model()
+        self.env.cr.execute(
+            """SELECT event_id, partner_id, rule_id, event_start FROM clinic_sms_message
+                WHERE event_id = ANY(%s) AND kind = 'reminder' AND state = 'skipped'
+                  AND reason = ANY(%s)""",
+            [list(rows), list(eligibility.PATIENT_REASONS)],
+        )
+        return set(self.env.cr.fetchall())
 
     @api.model
     def _live_messages(self, rows):

@@ -30,6 +30,21 @@ class TestConsent(ClinicSmsCase):
         self.assertFalse(self.sent_to(self.patient))
         self.assertEqual(with_tick.state, "delivered")
 
+    def test_a_reminder_skipped_for_no_consent_is_not_planned_again_when_the_appointment_changes(self):
+        self.company.clinic_sms_consent_required = True
+        event = self.make_event(NOW + timedelta(days=2), patients=self.patient)
+        reminder = self.messages(event, "reminder")
+        self.dispatch(reminder.due_at)
+        self.assertEqual((reminder.state, reminder.reason), ("skipped", "no_consent"))
+        event.write({"name": "Check-up, room 2", "location": "Room 2"})
+        self.env["clinic.sms.planner"]._synchronize(self.company)
+        self.dispatch(reminder.due_at)
+        reminders = self.messages(event, "reminder")
+        self.assertEqual(reminders, reminder, "the skip is on the log once, not again at each dispatch")
+        # Moved: a new start is a new reminder, read again when it is due.
+        event.write({"start": event.start + timedelta(hours=1), "stop": event.stop + timedelta(hours=1)})
+        self.assertEqual(len(self.messages(event, "reminder").filtered(lambda m: m.state == "scheduled")), 1)
+
     def test_with_the_setting_off_the_tick_does_not_matter(self):
         self.assertFalse(self.company.clinic_sms_consent_required)
         reminder = self.reminder(self.patient)
