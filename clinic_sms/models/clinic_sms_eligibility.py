@@ -43,6 +43,7 @@ class ClinicSmsEligibility(models.AbstractModel):
             "blacklisted": self._blacklisted_numbers(partners.mapped("sms_number_e164")),
             "attendees": attendees,
             "email_blacklisted": self._blacklisted_emails(partners.mapped("email_normalized")),
+            "partner_ids": partners.ids,  # whose recall bookings are read, once per recall rule
         }
 
     @api.model
@@ -145,7 +146,16 @@ class ClinicSmsEligibility(models.AbstractModel):
         event = message.event_id if about_event else None
         recall_booked = False
         if message.kind == eligibility.RECALL and message.partner_id and message.rule_id:
-            recall_booked = bool(self._recall_booked([message.partner_id.id], message.rule_id, now))
+            # Read for every patient of the batch at the first recall of each rule: one query per
+            # rule and batch, not per message.
+            checked, booked = context.setdefault("recall_booked", {}).setdefault(
+                message.rule_id.id, (set(), set())
+            )
+            if message.partner_id.id not in checked:
+                partner_ids = (set(context.get("partner_ids") or ()) - checked) | {message.partner_id.id}
+                booked |= self._recall_booked(partner_ids, message.rule_id, now)
+                checked |= partner_ids
+            recall_booked = message.partner_id.id in booked
         return eligibility.Facts(
             message=eligibility.Message(
                 kind=message.kind,

@@ -163,3 +163,37 @@ class TestRecall(ClinicSmsCase):
         )
         self.assertEqual(len(groups), 2)
         self.assertIn("recall_date:month", search.arch)
+
+    def test_dispatching_recalls_reads_the_bookings_once_per_batch_not_per_patient(self):
+        Partner = self.env["res.partner"]
+        dk = self.env.ref("base.dk").id
+        self.dispatch()  # the month's credits and what else a first run does
+
+        def queries_to_dispatch(count, offset):
+            patients = Partner.create(
+                [
+                    {
+                        "name": f"Recall {offset + i}",
+                        "phone": f"+45 40 55 {offset + i:02d} 11",
+                        "country_id": dk,
+                    }
+                    for i in range(count)
+                ]
+            )
+            patients.write({"recall_date": date(2027, 1, 15)})
+            self.cron()
+            recalls = self.messages(kind="recall").filtered(lambda m: m.partner_id in patients)
+            self.assertEqual(len(recalls), count)
+            self.make_event(datetime(2027, 2, 3, 9, 0), patients[-1])  # the last one books meanwhile
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            self.dispatch()
+            self.env.flush_all()
+            self.assertEqual(
+                recalls.mapped("reason").count("appointment_booked"), 1, "the booked one withdrawn"
+            )
+            return self.cr.sql_log_count - before
+
+        queries_to_dispatch(1, 20)  # what a first run of each kind does once
+        self.assertEqual(queries_to_dispatch(2, 0), queries_to_dispatch(6, 10))
