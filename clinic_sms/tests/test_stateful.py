@@ -18,7 +18,8 @@ the dispatcher saw them), and after every step the machine checks the rules of D
       for a start that is no longer the appointment's, or for a cancelled or deleted appointment;
       no cancellation notice goes out for an appointment that is back at that very start;
 (iii) nothing goes to an opted-out, blacklisted, deceased or number-less patient, to a practitioner,
-      or to a number that is not the patient's current one (the confirmation of a STOP aside), and
+      to a patient without the consent the clinic requires, or to a number that is not the
+      patient's current one (the confirmation of a STOP aside), and
       no reminder or notice about an appointment goes to a patient who declined it or is no longer
       on it (a cancellation notice still reaches a removed patient);
 (iv)  nothing goes out outside the sending window (08:00-20:00 Copenhagen), except within the
@@ -138,6 +139,8 @@ class Handed:
     event_start_then: datetime | None
     attendee_state: str | None  # None: not (or no longer) on the appointment
     status: str = ""
+    # the clinic requires consent to SMS, and the patient had not given it
+    consent_missing: bool = False
 
 
 class ClinicMachine(RuleBasedStateMachine):
@@ -249,6 +252,7 @@ class ClinicMachine(RuleBasedStateMachine):
             event_active=event.active if event else None,
             event_start_then=event.start if event else None,
             attendee_state=attendee_state,
+            consent_missing=bool(message.company_id.clinic_sms_consent_required and not partner.sms_consent),
         )
 
     # ------------------------------------------------------------------ the clinic's rules
@@ -464,6 +468,14 @@ class ClinicMachine(RuleBasedStateMachine):
     def opt_out(self, patient, no_sms):
         self.patient(patient).sms_opt_out = no_sms
 
+    @rule(patient=st.sampled_from(PATIENTS), consents=st.booleans())
+    def consent(self, patient, consents):
+        self.patient(patient).sms_consent = consents
+
+    @rule(required=st.booleans())
+    def require_consent(self, required):
+        self.env.company.clinic_sms_consent_required = required
+
     @rule(patient=st.sampled_from(PATIENTS), deceased=st.booleans())
     def deceased(self, patient, deceased):
         self.patient(patient).deceased = deceased
@@ -597,6 +609,7 @@ class ClinicMachine(RuleBasedStateMachine):
             assert h.patient_number, f"(iii) sent to a patient without a valid number: {h}"
             assert h.number == h.patient_number, f"(iii) sent to a number not the patient's: {h}"
             assert not h.internal, f"(iii) sent to a practitioner: {h}"
+            assert not h.consent_missing, f"(iii) sent without the consent the clinic requires: {h}"
         if h.kind in EVENT_KINDS and h.event_id:
             assert h.attendee_state != "declined", f"(iii) {h.kind} to a patient who declined: {h}"
             if h.kind != "cancellation":
