@@ -100,14 +100,26 @@ class ResPartner(models.Model):
     def _clinic_sms_consent_stamp(self):
         return {"sms_consent_date": fields.Date.context_today(self), "sms_consent_user_id": self.env.uid}
 
+    #: Filled in by the add-on alone: who set or removed the consent, and when (an audit trail).
+    _CONSENT_STAMP = ("sms_consent_date", "sms_consent_user_id")
+
+    def _clinic_sms_without_stamp(self, vals):
+        """``vals`` without the consent's date and user, unless the superuser writes them (data
+        files, migrations): a caller cannot forge who gave the consent or when."""
+        if self.env.su:
+            return vals
+        return {key: value for key, value in vals.items() if key not in self._CONSENT_STAMP}
+
     @api.model_create_multi
     def create(self, vals_list):
+        vals_list = [self._clinic_sms_without_stamp(vals) for vals in vals_list]
         for vals in vals_list:
             if vals.get("sms_consent") and "sms_consent_date" not in vals:
                 vals.update(self._clinic_sms_consent_stamp())
         return super().create(vals_list)
 
     def write(self, vals):
+        vals = self._clinic_sms_without_stamp(vals)
         if "sms_consent" in vals and "sms_consent_date" not in vals:
             # Only the contacts whose tick changes get the date and the user of the change.
             changed = self.filtered(lambda p: p.sms_consent != bool(vals["sms_consent"]))

@@ -133,6 +133,34 @@ class TestConsent(ClinicSmsCase):
             (date(2027, 3, 5), self.env.user),
         )
 
+    def test_nobody_but_the_add_on_writes_who_gave_the_consent_or_when(self):
+        receptionist = new_test_user(
+            self.env, login="clinic_sms_reception2", groups="base.group_user,base.group_partner_manager"
+        )
+        self.move_to(datetime(2027, 3, 2, 9, 0))
+        forged = {
+            "sms_consent_date": date(2020, 1, 1),
+            "sms_consent_user_id": self.env.ref("base.user_admin").id,
+        }
+        self.patient.with_user(receptionist).write({"sms_consent": True, **forged})
+        self.assertEqual(
+            (self.patient.sms_consent_date, self.patient.sms_consent_user_id),
+            (date(2027, 3, 2), receptionist),
+        )
+        self.patient.with_user(receptionist).write(forged)  # without the tick: nothing to record
+        self.assertEqual(
+            (self.patient.sms_consent_date, self.patient.sms_consent_user_id),
+            (date(2027, 3, 2), receptionist),
+        )
+        created = (
+            self.env["res.partner"]
+            .with_user(receptionist)
+            .create({"name": "New Patient", "sms_consent": True, **forged})
+        )
+        self.assertEqual(
+            (created.sms_consent_date, created.sms_consent_user_id), (date(2027, 3, 2), receptionist)
+        )
+
     def test_the_setting_is_a_clinic_sms_setting(self):
         settings = self.env["res.config.settings"].create({"clinic_sms_consent_required": True})
         settings.execute()
