@@ -63,6 +63,12 @@ class ResPartner(models.Model):
         help="Months between check-ups; 0 means no recall.",
     )
     deceased = fields.Boolean(tracking=True)
+
+    _clinic_sms_recall_interval_range = models.Constraint(
+        "CHECK (recall_interval IS NULL OR (recall_interval >= 0 AND recall_interval <= 120))",
+        "The recall interval is a number of months from 0 (no recall) to 120.",
+    )
+
     sms_number_e164 = fields.Char(
         "SMS number (E.164)",
         compute="_compute_sms_number_e164",

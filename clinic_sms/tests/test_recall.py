@@ -3,7 +3,10 @@ check-up ends. NOW is Monday 11 January 2027, 11:00 in Copenhagen."""
 
 from datetime import date, datetime
 
+from psycopg2.errors import CheckViolation
+
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
 from .common import NOW, ClinicSmsCase
 
@@ -197,3 +200,17 @@ class TestRecall(ClinicSmsCase):
 
         queries_to_dispatch(1, 20)  # what a first run of each kind does once
         self.assertEqual(queries_to_dispatch(2, 0), queries_to_dispatch(6, 10))
+
+    def test_a_negative_or_absurd_recall_interval_is_refused(self):
+        for months in (-6, 121):
+            with (
+                self.subTest(months=months),
+                mute_logger("odoo.sql_db"),
+                self.assertRaises(CheckViolation),
+                self.env.cr.savepoint(),
+            ):
+                self.patient.write({"recall_interval": months})
+                self.env.flush_all()
+        self.patient.write({"recall_interval": 120})
+        self.env.flush_all()
+        self.assertEqual(self.patient.recall_interval, 120)
