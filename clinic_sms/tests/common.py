@@ -1,6 +1,8 @@
+import sys
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from freezegun import freeze_time
 
@@ -23,8 +25,29 @@ def queued_messages(env, partners, body="Hi", **values):
     )
 
 
+#: The repository's tools/ (the gateway emulator), put on the path by :func:`emulator_class`.
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def emulator_class():
+    """The gateway emulator's class (``tools/emulator``: tools/ is not a package)."""
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    from emulator import Emulator
+
+    return Emulator
+
+
 class ClinicSmsCase(TransactionCase):
     """A clinic in Copenhagen (window 08:00–20:00), one practitioner, a few patients, the default rules."""
+
+    @classmethod
+    def start_emulator(cls):
+        """The gateway emulator on 127.0.0.1 for this class's tests, stopped after them."""
+        emu = emulator_class()()
+        emu.start()
+        cls.addClassCleanup(emu.stop)
+        return emu
 
     @classmethod
     def setUpClass(cls):

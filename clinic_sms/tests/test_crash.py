@@ -32,10 +32,7 @@ from odoo.addons.clinic_sms.models.clinic_sms_gateway import ClinicSmsGateway
 from odoo.tests import TransactionCase
 from odoo.tools import config
 
-from .common import NOW, ClinicSmsCase
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gateway_emulator import Emulator  # tools/ is not a package
+from .common import NOW, ClinicSmsCase, emulator_class
 
 #: A dispatcher run in a process of its own: ``python -c DISPATCHER <batch size> <db> <odoo options>``.
 DISPATCHER = """
@@ -166,7 +163,7 @@ class TestKilledDispatcher(CommittedClinic):
 
     def setUp(self):
         super().setUp()
-        self.emu = Emulator().start()
+        self.emu = emulator_class()().start()
         self.addCleanup(self.emu.stop)
 
     def start_dispatcher(self, batch_size):
@@ -343,9 +340,7 @@ class TestInterrupted(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.emu = Emulator()
-        cls.emu.start()
-        cls.addClassCleanup(cls.emu.stop)
+        cls.emu = cls.start_emulator()
         cls.patients = cls.env["res.partner"].create(
             [{"name": f"Patient {i}", "sms_number": n} for i, n in enumerate(mobile_numbers(3))]
         )

@@ -2,18 +2,13 @@
 of the requests fail for now and others lose their connection. Every message ends delivered or
 expired, none is accepted twice, none is lost."""
 
-import sys
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 from odoo import fields
 from odoo.addons.clinic_sms.core import phone
 
 from .common import NOW, ClinicSmsCase, queued_messages
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from emulator import Emulator  # tools/ is on the path, not a package
 
 TOTAL = 1000
 
@@ -22,9 +17,7 @@ class TestFaults(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.emu = Emulator()
-        cls.emu.start()
-        cls.addClassCleanup(cls.emu.stop)
+        cls.emu = cls.start_emulator()
         numbers = (f"+452{n:07d}" for n in range(1234567, 9999999, 7919))
         mobiles = [
             n for n in numbers if phone.check(n, "DK").state == "valid" and n[-4:] not in ("0000", "1111")

@@ -9,18 +9,13 @@ the first real one.
 * The setup checklist in Settings: each step done only by what it asks for.
 """
 
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from odoo.addons.clinic_sms import post_init_hook
 from odoo.addons.clinic_sms.models.clinic_sms_planner import ClinicSmsPlanner
 from odoo.tests import HttpCase, tagged
 
 from .common import NOW, ClinicSmsCase
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gateway_emulator import Emulator  # tools/ is not a package
 
 
 class TestNoGateway(ClinicSmsCase):
@@ -87,9 +82,7 @@ class TestSimulated(ClinicSmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.emu = Emulator()
-        cls.emu.start()
-        cls.addClassCleanup(cls.emu.stop)
+        cls.emu = cls.start_emulator()
         cls.real = cls.env["clinic.sms.gateway"].create(
             {"name": "GatewayAPI", "provider": "gatewayapi", "api_url": cls.emu.url, "api_key": "k"}
         )

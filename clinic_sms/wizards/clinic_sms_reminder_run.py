@@ -217,14 +217,14 @@ class ClinicSmsReminderRun(models.TransientModel):
         Eligibility = self.env["clinic.sms.eligibility"]
         context = Eligibility._context(events.partner_ids, events)
 
-        def patient_reason(partner):
+        def _patient_reason(partner):
             decision = eligibility.patient_decision(
                 Eligibility._patient(partner, context),
                 consent_required=bool(company.sudo().clinic_sms_consent_required),
             )
             return decision.reason if decision else False
 
-        def event_reason(partner, event):
+        def _event_reason(partner, event):
             # The rule book first (toggle, declined, started, …), then what the log already says.
             decision = eligibility.decide(
                 Eligibility._event_facts(event.sudo(), partner, "reminder", context, now)
@@ -243,13 +243,13 @@ class ClinicSmsReminderRun(models.TransientModel):
             day_events = day_events.filtered(lambda e, p=partner: answers.get((e.id, p.id)) not in skipped)
             if not day_events:
                 continue
-            reason = patient_reason(partner)
+            reason = _patient_reason(partner)
             if reason:
                 lines.append(self._line(partner, day_events, "", reason))
                 continue
             eligible = self.env["calendar.event"]
             for event in day_events:
-                event_excluded = event_reason(partner, event) or (not self._plan(event, now) and "too_late")
+                event_excluded = _event_reason(partner, event) or (not self._plan(event, now) and "too_late")
                 if event_excluded:
                     lines.append(self._line(partner, event, "", event_excluded))
                 else:
